@@ -1,0 +1,89 @@
+"""Build the book from scratch with warnings as errors, then load every page in Chromium.
+
+The build executes every chapter again (``execute_notebooks: force``), so an edit to
+``mcdrop`` cannot hide behind a cached notebook. The browser check needs Debian's
+``chromium``; without it a local run skips that test with a reason, but CI (``CI`` set) fails.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = pytest.mark.book
+
+
+@pytest.fixture(scope="module")
+def build():
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1500,
+    )
+
+
+def test_book_builds_without_warnings(build):
+    assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-5000:]
+
+
+def _pages():
+    """Every content page; the root ``index.html`` is only a redirect to the intro."""
+    skip = {HTML / "index.html", HTML / "genindex.html", HTML / "search.html"}
+    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts and p not in skip)
+
+
+def test_pages_render_offline_in_chromium(build):
+    assert build.returncode == 0, "the book did not build"
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must check pages in a browser, but /usr/bin/chromium is missing")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); page check skipped")
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        for page_path in _pages():
+            problems += _check_page(browser.new_page(), page_path)
+        browser.close()
+    assert not problems, "\n".join(problems)
+
+
+def _check_page(page, path):
+    name = path.relative_to(HTML)
+    failed, remote = [], []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("request", lambda request: remote.append(request.url) if not request.url.startswith(("file:", "data:", "blob:")) else None)
+    page.goto(path.as_uri(), wait_until="load")
+    has_math = page.locator(".math").count() > 0
+    if has_math:
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+        page.evaluate("MathJax.startup.promise")
+    broken_images = page.evaluate(
+        "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    visible_text = page.evaluate(
+        "(() => { const b = document.body.cloneNode(true);"
+        " b.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());"
+        " return b.innerText; })()"
+    )
+    problems = [f"{name}: failed request {url}" for url in failed]
+    problems += [f"{name}: request leaves the book {url}" for url in remote]
+    problems += [f"{name}: image does not decode {src}" for src in broken_images]
+    if has_math and page.locator("mjx-container").count() == 0:
+        problems.append(f"{name}: math present but not typeset by MathJax")
+    problems += [f"{name}: raw TeX delimiter {d!r} visible" for d in ("\\(", "\\[", "$$") if d in visible_text]
+    page.close()
+    return problems
