@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy import linalg
 
 
 def positive(name: str, value) -> float:
@@ -56,3 +57,15 @@ def same_length(name_a: str, a, name_b: str, b) -> None:
     """Raise if ``a`` and ``b`` disagree in their first dimension."""
     if len(a) != len(b):
         raise ValueError(f"{name_a} has {len(a)} rows but {name_b} has {len(b)}")
+
+
+def spd_cholesky(name: str, cov: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of ``cov``, or raise if it is not symmetric positive definite."""
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
+    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"{name} must be symmetric")
+    try:
+        return linalg.cholesky(cov, lower=True)
+    except linalg.LinAlgError as err:
+        raise ValueError(f"{name} must be positive definite") from err
