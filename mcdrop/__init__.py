@@ -3,7 +3,8 @@
 Each module belongs to the chapter of the book that derives it; see its docstring.
 """
 
-from mcdrop import gp, network_kernels
+from mcdrop import dropout, gp, kl, models, network_kernels, predict, training, vi
+from mcdrop.estimator import MCDropoutRegressor
 
-__all__ = ["gp", "network_kernels"]
+__all__ = ["MCDropoutRegressor", "dropout", "gp", "kl", "models", "network_kernels", "predict", "training", "vi"]
 __version__ = "0.1.0"

@@ -1,0 +1,116 @@
+"""mcdrop.models, mcdrop.training and MCDropoutRegressor: architecture, the weight-decay
+convention, units, reproducibility, and scikit-learn's estimator checks."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import BayesianRidge
+from sklearn.utils.estimator_checks import check_estimator
+from torch import nn
+
+from mcdrop import MCDropoutRegressor, kl
+from mcdrop.models import MLP
+from mcdrop.training import fit_regressor
+
+
+def test_mlp_has_dropout_before_every_weight_layer():
+    layers = list(MLP(4, (8, 8), 2, drop_prob=0.2, activation="tanh", input_dropout=True).net)
+    kinds = [type(m) for m in layers]
+    assert kinds == [nn.Dropout, nn.Linear, nn.Tanh, nn.Dropout, nn.Linear, nn.Tanh, nn.Dropout, nn.Linear]
+    keeps = [keep for _, keep in MLP(4, (8,), 1, drop_prob=0.2).linear_layers_with_keep_prob()]
+    assert keeps == [1.0, pytest.approx(0.8)]
+    with pytest.raises(ValueError, match="drop_prob"):
+        MLP(4, (8,), drop_prob=1.2)
+    with pytest.raises(ValueError, match="activation"):
+        MLP(4, (8,), activation="gelu")
+
+
+def _linear_data(n=300, seed=0, noise=0.5, scale=100.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, scale * (X @ np.array([1.0, -0.5, 0.25]) + noise * rng.normal(size=n))
+
+
+def test_optimizer_receives_eq7_weight_decay_in_standardised_units(monkeypatch):
+    seen = []
+    original = torch.optim.Adam
+
+    def spy(groups, lr):
+        seen.extend(g["weight_decay"] for g in groups)
+        return original(groups, lr=lr)
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    X, y = _linear_data(n=100)
+    fit_regressor(X, y, hidden_layer_sizes=(8,), drop_prob=0.1, lengthscale=0.5, tau=2.0, n_epochs=1, progress=False)
+    tau_std = 2.0 * y.std() ** 2
+    assert seen[0] == pytest.approx(kl.optimizer_weight_decay(0.5, 0.0, 100, tau_std, loss="half_mse"))
+    assert seen[1] == pytest.approx(kl.optimizer_weight_decay(0.5, 0.1, 100, tau_std, loss="half_mse"))
+    assert seen[2] == 0.0  # biases
+
+
+def test_fit_is_reproducible_and_leaves_global_rng_alone():
+    X, y = _linear_data(n=80)
+    state = torch.get_rng_state()
+    a = fit_regressor(X, y, hidden_layer_sizes=(8,), n_epochs=3, seed=1, progress=False)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = fit_regressor(X, y, hidden_layer_sizes=(8,), n_epochs=3, seed=1, progress=False)
+    np.testing.assert_array_equal(a.history, b.history)
+    np.testing.assert_array_equal(a.samples(X, 5, seed=2), b.samples(X, 5, seed=2))
+
+
+def test_predictions_are_in_original_units_and_match_bayesian_ridge_on_linear_data():
+    """On linear data a trained dropout net should fit like Bayesian linear regression, in the
+    units of y (here ×100), with the noise variance τ⁻¹ reported in those units."""
+    X, y = _linear_data()
+    reference = BayesianRidge().fit(X[:250], y[:250])
+    fitted = fit_regressor(X[:250], y[:250], hidden_layer_sizes=(32,), drop_prob=0.05, tau=1 / 50.0**2,
+                           n_epochs=150, seed=0, progress=False)
+    mean, var = fitted.predict(X[250:], T=200, seed=3)
+    rmse = np.sqrt(np.mean((mean - y[250:]) ** 2))
+    reference_rmse = np.sqrt(np.mean((reference.predict(X[250:]) - y[250:]) ** 2))
+    assert rmse < 1.5 * reference_rmse
+    assert np.all(var >= 50.0**2)  # τ⁻¹ in original units is part of the variance
+
+
+def test_log_likelihood_converts_units():
+    """Scaling y by c shifts the per-point log-likelihood by −log c when τ scales by 1/c²."""
+    X, y = _linear_data(n=120, scale=1.0)
+    kwargs = dict(hidden_layer_sizes=(16,), n_epochs=20, seed=4, progress=False)
+    small = fit_regressor(X, y, tau=4.0, **kwargs)
+    large = fit_regressor(X, 1000 * y, tau=4.0 / 1000**2, **kwargs)
+    np.testing.assert_allclose(large.log_likelihood(X, 1000 * y, T=20, seed=5),
+                               small.log_likelihood(X, y, T=20, seed=5) - np.log(1000), atol=1e-3)
+
+
+def test_regressor_chooses_tau_on_validation_data_and_reports_std_with_noise():
+    X, y = _linear_data(n=200, noise=1.0, scale=1.0)
+    model = MCDropoutRegressor(hidden_layer_sizes=(16,), n_epochs=30, n_samples=20, random_state=0,
+                               tau_grid=(0.1, 1.0, 10.0)).fit(X, y)
+    assert set(model.validation_log_likelihoods_) and model.tau_ in model.validation_log_likelihoods_
+    assert model.validation_log_likelihoods_[model.tau_] == max(model.validation_log_likelihoods_.values())
+    mean, std = model.predict(X, return_std=True)
+    assert np.all(std >= 1 / np.sqrt(model.tau_))
+    assert model.score(X, y) > 0.5
+    assert np.isfinite(model.log_likelihood(X, y))
+
+
+@pytest.mark.parametrize("estimator", [
+    MCDropoutRegressor(n_epochs=20, tau=1.0, n_samples=10),
+    MCDropoutRegressor(n_epochs=30, n_samples=10, tau_grid=(1.0, 10.0)),
+], ids=["fixed-tau", "validated-tau"])
+def test_scikit_learn_estimator_checks(estimator):
+    check_estimator(estimator)
+
+
+def test_bad_arguments_are_named():
+    X, y = _linear_data(n=20)
+    with pytest.raises(ValueError, match="X has 20 rows but y has 19"):
+        fit_regressor(X, y[:-1], n_epochs=1)
+    with pytest.raises(ValueError, match="tau"):
+        fit_regressor(X, y, tau=-1.0, n_epochs=1)
+    with pytest.raises(ValueError, match="n_epochs"):
+        fit_regressor(X, y, n_epochs=0)
+    with pytest.raises(ValueError, match="n_samples"):
+        MCDropoutRegressor(n_samples=0).fit(X, y)
+    with pytest.raises(ValueError, match="NaN"):
+        MCDropoutRegressor(n_epochs=1).fit(np.where(X > 1, np.nan, X), y)
