@@ -154,3 +154,12 @@ def classification_uncertainty(prob_samples, atol: float = 1e-4) -> Classificati
     votes = torch.nn.functional.one_hot(probs.argmax(dim=2), probs.shape[2]).sum(dim=0)
     variation_ratio = 1 - votes.max(dim=1).values.to(probs.dtype) / probs.shape[0]
     return ClassificationUncertainty(predictive_entropy, mutual_information, variation_ratio)
+
+
+def select_tau(samples, y, tau_grid):
+    """The τ from ``tau_grid`` with the highest mean eq. (8) log-likelihood of ``y`` under
+    ``samples`` (validation data), and every candidate's score as a dict."""
+    scores = {float(t): float(regression_log_likelihood(samples, y, t).mean()) for t in tau_grid}
+    if not scores:
+        raise ValueError("tau_grid must not be empty")
+    return max(scores, key=scores.get), scores

@@ -147,3 +147,15 @@ def test_prediction_formulas_reject_bad_input():
         predict.classification_uncertainty(torch.full((2, 3, 4), 0.3))
     with pytest.raises(ValueError, match="prob_samples must have shape"):
         predict.classification_uncertainty(torch.full((3, 4), 0.25))
+
+
+def test_select_tau_recovers_the_noise_precision():
+    rng = np.random.default_rng(9)
+    samples = np.zeros((10, 20_000))  # a model certain of 0, data with noise std 0.5: τ = 4
+    y = 0.5 * rng.standard_normal(20_000)
+    best, scores = predict.select_tau(samples, y, [1.0, 2.0, 4.0, 8.0, 16.0])
+    assert best == 4.0 and len(scores) == 5
+    with pytest.raises(ValueError, match="tau_grid"):
+        predict.select_tau(samples, y, [])
+    with pytest.raises(ValueError, match="tau"):
+        predict.select_tau(samples, y, [1.0, -1.0])
