@@ -31,7 +31,8 @@ class FittedRegressor:
     tau: float
     history: np.ndarray = field(repr=False)
 
-    def _inputs(self, X) -> torch.Tensor:
+    def standardise_inputs(self, X) -> torch.Tensor:
+        """``X`` in the standardised units the network was trained on, as a float32 tensor."""
         X = _checks.finite_array("X", X, ndim=2)
         if X.shape[1] != len(self.x_mean):
             raise ValueError(f"X has {X.shape[1]} features but the model was trained on {len(self.x_mean)}")
@@ -39,7 +40,7 @@ class FittedRegressor:
 
     def samples(self, X, T: int = 100, seed=None) -> np.ndarray:
         """``T`` MC dropout predictions in original units, shape (T, N)."""
-        draws = predict.mc_samples(self.model, self._inputs(X), T, seed=seed)[..., 0]
+        draws = predict.mc_samples(self.model, self.standardise_inputs(X), T, seed=seed)[..., 0]
         return draws.double().numpy() * self.y_scale + self.y_mean
 
     def deterministic(self, X) -> np.ndarray:
@@ -47,7 +48,7 @@ class FittedRegressor:
         was_training = self.model.training
         self.model.eval()
         with torch.no_grad():
-            out = self.model(self._inputs(X))[:, 0].double().numpy()
+            out = self.model(self.standardise_inputs(X))[:, 0].double().numpy()
         self.model.train(was_training)
         return out * self.y_scale + self.y_mean
 
