@@ -49,3 +49,25 @@ class MLP(nn.Module):
             elif isinstance(module, nn.Linear):
                 yield module, keep
                 keep = 1.0
+
+
+class DigitsCNN(nn.Module):
+    """A LeNet-style network for 8×8 digits with dropout before the last fully connected layer
+    (the paper's Fig. 4 set-up, drop probability 0.5 by default; chapter 9).
+
+    conv 3×3 (16) → ReLU → max-pool → conv 3×3 (32) → ReLU → max-pool → FC 128→64 → ReLU →
+    Dropout → FC 64→``n_classes``. Input: (N, 1, 8, 8); output: logits (N, ``n_classes``).
+    """
+
+    def __init__(self, n_classes: int = 10, drop_prob: float = 0.5):
+        super().__init__()
+        _checks.positive_int("n_classes", n_classes)
+        self.drop_prob = _checks.probability("drop_prob", drop_prob)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        )
+        self.classifier = nn.Sequential(nn.Linear(128, 64), nn.ReLU(), nn.Dropout(drop_prob), nn.Linear(64, n_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))

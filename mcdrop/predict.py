@@ -38,7 +38,8 @@ def _dropout_layers(model: nn.Module):
     return layers
 
 
-def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=None) -> torch.Tensor:
+def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=None,
+               enable_grad: bool = False) -> torch.Tensor:
     """``T`` stochastic forward passes of ``model`` at ``x``; shape ``(T, *model(x).shape)``.
 
     Every ``nn.Dropout`` applies a fresh mask per pass (shared across the N rows of ``x``, so
@@ -46,7 +47,8 @@ def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=
     uses and keeps its running statistics. No parameter, buffer or mode of ``model`` changes,
     and the global RNG is untouched: the result depends only on ``seed``. Dim 0 of ``x`` must be
     the batch dimension in every layer. ``chunk_size`` passes are evaluated per forward call
-    (default: as many as fit in 65,536 rows).
+    (default: as many as fit in 65,536 rows). ``enable_grad=True`` keeps the graph, so that
+    gradients with respect to ``x`` flow through the T passes (for attacks on the MC prediction).
     """
     T = _checks.positive_int("T", T)
     if not isinstance(x, torch.Tensor):
@@ -77,7 +79,7 @@ def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=
     outputs = []
     try:
         model.eval()
-        with torch.no_grad():
+        with torch.set_grad_enabled(enable_grad):
             for start in range(0, T, chunk):
                 passes_in_chunk[0] = min(chunk, T - start)
                 repeated = x.repeat(passes_in_chunk[0], *([1] * (x.dim() - 1)))
@@ -115,7 +117,7 @@ def regression_log_likelihood(samples, y, tau: float):
     ``logsumexp_t(−½τ‖y − ŷ_t‖²) − log T − (D/2) log 2π + (D/2) log τ``; shape (N,)."""
     samples = _as_samples(samples)
     tau = _checks.positive("tau", tau)
-    y = y.to(samples.dtype) if isinstance(y, torch.Tensor) else torch.as_tensor(y, dtype=samples.dtype)
+    y = y.to(samples.dtype) if isinstance(y, torch.Tensor) else torch.tensor(np.asarray(y), dtype=samples.dtype)
     if y.shape != samples.shape[1:]:
         raise ValueError(f"y has shape {tuple(y.shape)} but samples are {tuple(samples.shape)}; expected {tuple(samples.shape[1:])}")
     squared = (samples - y) ** 2

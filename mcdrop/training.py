@@ -96,18 +96,51 @@ def fit_regressor(X, y, *, hidden_layer_sizes=(50,), drop_prob: float = 0.05, le
                    "weight_decay": kl.optimizer_weight_decay(lengthscale, 1 - keep, n, tau_standardised, loss="half_mse")}
                   for layer, keep in model.linear_layers_with_keep_prob()]
         groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()], "weight_decay": 0.0})
-        optimizer = torch.optim.Adam(groups, lr=lr)
-        history = np.empty(n_epochs)
-        model.train()
-        for epoch in tqdm(range(n_epochs), disable=not progress, desc="training", unit="epoch"):
-            order, total = torch.randperm(n), 0.0
-            for start in range(0, n, batch_size):
-                batch = order[start:start + batch_size]
-                loss = 0.5 * torch.nn.functional.mse_loss(model(inputs[batch]), targets[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(batch)
-            history[epoch] = total / n
-    model.eval()
+        history = train_loop(model, inputs, targets, _half_mse, groups, n_epochs, batch_size, lr, progress)
     return FittedRegressor(model, x_mean, x_scale, float(y_mean), float(y_scale), tau, history)
+
+
+def _half_mse(output, target):
+    return 0.5 * torch.nn.functional.mse_loss(output, target)
+
+
+def train_loop(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn, param_groups,
+               n_epochs: int, batch_size: int, lr: float, progress: bool) -> np.ndarray:
+    """Adam over shuffled minibatches in train mode (dropout on) using the global torch RNG,
+    which callers seed; returns the mean loss of each epoch. Leaves the model in eval mode."""
+    optimizer = torch.optim.Adam(param_groups, lr=lr)
+    n = len(inputs)
+    history = np.empty(n_epochs)
+    model.train()
+    for epoch in tqdm(range(n_epochs), disable=not progress, desc="training", unit="epoch"):
+        order, total = torch.randperm(n), 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            loss = loss_fn(model(inputs[batch]), targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        history[epoch] = total / n
+    model.eval()
+    return history
+
+
+def fit_classifier(model: torch.nn.Module, X, y, *, n_epochs: int = 30, batch_size: int = 32, lr: float = 1e-3,
+                   weight_decay: float = 1e-4, seed=None, progress: bool = True) -> np.ndarray:
+    """Train a classifier in place on the softmax loss (τ = 1 in the paper's §4), with Adam and
+    L2 ``weight_decay``; ``X`` is a float tensor, ``y`` integer labels. Seeded runs are
+    reproducible and leave the global RNG untouched. Returns the per-epoch loss."""
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("X and y must be torch tensors")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    n_epochs = _checks.positive_int("n_epochs", n_epochs)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    lr = _checks.positive("lr", lr)
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    with torch.random.fork_rng():
+        torch.manual_seed(int(np.random.default_rng(seed).integers(2**62)))
+        groups = [{"params": list(model.parameters()), "weight_decay": weight_decay}]
+        return train_loop(model, X, y, torch.nn.functional.cross_entropy, groups, n_epochs, batch_size, lr, progress)
