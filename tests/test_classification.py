@@ -72,8 +72,9 @@ def test_calibration_error_on_a_hand_computed_case():
     # bin (0.5, 1]: confidences .9 .8 .7 .6 (mean .75), accuracy 3/4: ECE = |0.75 − 0.75| = 0.
     assert bins.counts.tolist() == [0, 4] and bins.ece == pytest.approx(0.0)
     bins = metrics.expected_calibration_error(probs, labels, n_bins=5)
-    # bins (.5,.6]: .6 right; (.6,.7]: .7 right; (.7,.8]: .8 wrong; (.8,.9]: .9 right
-    expected = (abs(1 - 0.6) + abs(1 - 0.7) + abs(0 - 0.8) + abs(1 - 0.9)) / 4
+    # edges 0, .2, …, 1 (right-closed): (.4,.6] holds .6 (right); (.6,.8] holds .8 (wrong) and .7 (right);
+    # (.8,1] holds .9 (right). ECE = (1·|1 − .6| + 2·|.5 − .75| + 1·|1 − .9|) / 4 = 0.25.
+    expected = (abs(1 - 0.6) + 2 * abs(0.5 - 0.75) + abs(1 - 0.9)) / 4
     assert bins.ece == pytest.approx(expected)
 
 
@@ -125,11 +126,11 @@ def test_cnn_learns_digits_quickly_and_reproducibly():
     for _ in range(2):
         torch.manual_seed(0)
         net = DigitsCNN()
-        fit_classifier(net, splits.X_train, splits.y_train, n_epochs=3, batch_size=64, seed=0, progress=False)
+        fit_classifier(net, splits.X_train, splits.y_train, n_epochs=8, batch_size=64, seed=0, progress=False)
         nets.append(net)
     torch.testing.assert_close(nets[0].state_dict(), nets[1].state_dict())
     with torch.no_grad():
         accuracy = (nets[0](splits.X_test).argmax(1) == splits.y_test).float().mean()
-    assert accuracy > 0.8
+    assert accuracy > 0.85
     with pytest.raises(ValueError, match="X has"):
         fit_classifier(nets[0], splits.X_train, splits.y_train[:-1], n_epochs=1)
