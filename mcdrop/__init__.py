@@ -3,8 +3,10 @@
 Each module belongs to the chapter of the book that derives it; see its docstring.
 """
 
-from mcdrop import dropout, gp, kl, models, network_kernels, predict, training, vi
+from mcdrop import (adversarial, calibration, co2, datasets, digits, dropout, gp, kl, metrics, models,
+                    network_kernels, predict, training, vi)
 from mcdrop.estimator import MCDropoutRegressor
 
-__all__ = ["MCDropoutRegressor", "dropout", "gp", "kl", "models", "network_kernels", "predict", "training", "vi"]
+__all__ = ["MCDropoutRegressor", "adversarial", "calibration", "co2", "datasets", "digits", "dropout", "gp", "kl",
+           "metrics", "models", "network_kernels", "predict", "training", "vi"]
 __version__ = "0.1.0"
