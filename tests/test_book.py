@@ -85,5 +85,7 @@ def _check_page(page, path):
     if has_math and page.locator("mjx-container").count() == 0:
         problems.append(f"{name}: math present but not typeset by MathJax")
     problems += [f"{name}: raw TeX delimiter {d!r} visible" for d in ("\\(", "\\[", "$$") if d in visible_text]
+    if "{glue:" in path.read_text():  # a glue role MyST did not render, e.g. swallowed by a stray $
+        problems.append(f"{name}: unrendered {{glue:...}} role in the page")
     page.close()
     return problems
