@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from mcdrop import _checks
+from mcdrop._torch_state import preserved_modes
 from mcdrop.predict import mc_samples
 
 
@@ -33,15 +34,10 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip=No
     mode (dropout off, i.e. standard dropout's weight averaging). ``clip=(low, high)`` clamps
     the result; the model's mode is restored and its parameters get no gradient."""
     _check_attack(x, y, eps, clip)
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
     x = x.detach().clone().requires_grad_(True)
-    try:
-        loss = nn.functional.cross_entropy(model(x), y)
+    with preserved_modes(model):
+        loss = nn.functional.cross_entropy(model.eval()(x), y)
         (gradient,) = torch.autograd.grad(loss, x)
-    finally:
-        for module, mode in modes.items():
-            module.training = mode
     return _step(x.detach(), gradient, eps, clip)
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from mcdrop import _checks
+from mcdrop._torch_state import preserved_modes
 from mcdrop.predict import mc_samples
 
 
@@ -39,8 +40,7 @@ def time_mc_prediction(model: nn.Module, x: torch.Tensor, T: int = 100, repeats:
     dropout-free pass over the same ``T·N`` rows; plus the largest gap between the two
     samplers' per-output means, in units of its Monte Carlo standard error."""
     repeats = _checks.positive_int("repeats", repeats)
-    was_training = model.training
-    with torch.random.fork_rng():
+    with preserved_modes(model), torch.random.fork_rng():
         torch.manual_seed(seed)
         loop = _best_time(lambda: looped_predict_mc(model, x, T), repeats)
         vectorised = _best_time(lambda: mc_samples(model, x, T, seed=seed), repeats)
@@ -49,7 +49,6 @@ def time_mc_prediction(model: nn.Module, x: torch.Tensor, T: int = 100, repeats:
         with torch.no_grad():
             free = _best_time(lambda: model(repeated), repeats)
         looped, batched = looped_predict_mc(model, x, T), mc_samples(model, x, T, seed=seed + 1)
-    model.train(was_training)
     se = torch.sqrt((looped.var(0) + batched.var(0)) / T).clamp_min(1e-12)
     return {
         "loop_s": loop, "mc_samples_s": vectorised, "dropout_free_s": free,

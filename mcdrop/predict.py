@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.modules.dropout import _DropoutNd
 
 from mcdrop import _checks
+from mcdrop._torch_state import preserved_modes
 
 _MAX_ROWS_PER_CHUNK = 1 << 16
 
@@ -74,12 +75,11 @@ def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=
         mask = keep_mask((grouped.shape[0], 1, *grouped.shape[2:]), 1 - module.p, generators[module], h.dtype)
         return (grouped * mask.to(h.device)).reshape(h.shape)
 
-    modes = {module: module.training for module in model.modules()}
     handles = [layer.register_forward_hook(apply_shared_mask) for layer in layers]
     outputs = []
     try:
-        model.eval()
-        with torch.set_grad_enabled(enable_grad):
+        with preserved_modes(model), torch.set_grad_enabled(enable_grad):
+            model.eval()
             for start in range(0, T, chunk):
                 passes_in_chunk[0] = min(chunk, T - start)
                 repeated = x.repeat(passes_in_chunk[0], *([1] * (x.dim() - 1)))
@@ -88,8 +88,6 @@ def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=
     finally:
         for handle in handles:
             handle.remove()
-        for module, mode in modes.items():
-            module.training = mode
     return torch.cat(outputs)
 
 

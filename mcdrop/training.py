@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mcdrop import _checks, kl, predict
+from mcdrop._torch_state import preserved_modes, seeded_global_rng
 from mcdrop.models import MLP
 
 
@@ -45,11 +46,8 @@ class FittedRegressor:
 
     def deterministic(self, X) -> np.ndarray:
         """Standard dropout's prediction (weight averaging: dropout off), original units."""
-        was_training = self.model.training
-        self.model.eval()
-        with torch.no_grad():
-            out = self.model(self.standardise_inputs(X))[:, 0].double().numpy()
-        self.model.train(was_training)
+        with preserved_modes(self.model), torch.no_grad():
+            out = self.model.eval()(self.standardise_inputs(X))[:, 0].double().numpy()
         return out * self.y_scale + self.y_mean
 
     def predict(self, X, T: int = 100, seed=None):
@@ -89,8 +87,7 @@ def fit_regressor(X, y, *, hidden_layer_sizes=(50,), drop_prob: float = 0.05, le
     inputs = torch.as_tensor((X - x_mean) / x_scale, dtype=torch.float32)
     targets = torch.as_tensor((y - y_mean) / y_scale, dtype=torch.float32)[:, None]
     n = len(y)
-    with torch.random.fork_rng():
-        torch.manual_seed(int(np.random.default_rng(seed).integers(2**62)))
+    with seeded_global_rng(seed):
         model = MLP(X.shape[1], hidden_layer_sizes, 1, drop_prob, activation, input_dropout)
         groups = [{"params": [layer.weight],
                    "weight_decay": kl.optimizer_weight_decay(lengthscale, 1 - keep, n, tau_standardised, loss="half_mse")}
@@ -140,7 +137,6 @@ def fit_classifier(model: torch.nn.Module, X, y, *, n_epochs: int = 30, batch_si
     lr = _checks.positive("lr", lr)
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    with torch.random.fork_rng():
-        torch.manual_seed(int(np.random.default_rng(seed).integers(2**62)))
+    with seeded_global_rng(seed):
         groups = [{"params": list(model.parameters()), "weight_decay": weight_decay}]
         return train_loop(model, X, y, torch.nn.functional.cross_entropy, groups, n_epochs, batch_size, lr, progress)
