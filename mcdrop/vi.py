@@ -21,15 +21,17 @@ def _regression(Phi, y, prior_var, noise_var):
     return Phi, y, _checks.positive("prior_var", prior_var), _checks.positive("noise_var", noise_var)
 
 
-def _posterior_precision(Phi, prior_var, noise_var):
-    return Phi.T @ Phi / noise_var + np.eye(Phi.shape[1]) / prior_var
+def _posterior(Phi, y, prior_var, noise_var):
+    """Cholesky factor of the posterior precision ``ΦᵀΦ/σ² + I/α`` and the posterior mean."""
+    precision = Phi.T @ Phi / noise_var + np.eye(Phi.shape[1]) / prior_var
+    factor = linalg.cho_factor(precision, lower=True)
+    return factor, linalg.cho_solve(factor, Phi.T @ y / noise_var)
 
 
 def blr_posterior(Phi, y, prior_var: float, noise_var: float):
     """Exact posterior ``N(mean, cov)`` with ``cov = (ΦᵀΦ/σ² + I/α)⁻¹``, ``mean = cov Φᵀy/σ²``."""
     Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
-    factor = linalg.cho_factor(_posterior_precision(Phi, prior_var, noise_var), lower=True)
-    mean = linalg.cho_solve(factor, Phi.T @ y / noise_var)
+    factor, mean = _posterior(Phi, y, prior_var, noise_var)
     cov = linalg.cho_solve(factor, np.eye(Phi.shape[1]))
     return mean, (cov + cov.T) / 2
 
@@ -39,12 +41,11 @@ def blr_log_evidence(Phi, y, prior_var: float, noise_var: float) -> float:
     (Bishop 2006, eq. 3.86)."""
     Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
     n, d = Phi.shape
-    mean, _ = blr_posterior(Phi, y, prior_var, noise_var)
-    chol = linalg.cholesky(_posterior_precision(Phi, prior_var, noise_var), lower=True)
+    factor, mean = _posterior(Phi, y, prior_var, noise_var)
     fit = np.sum((y - Phi @ mean) ** 2) / (2 * noise_var) + mean @ mean / (2 * prior_var)
     return float(
         -0.5 * d * np.log(prior_var) - 0.5 * n * np.log(noise_var) - fit
-        - np.sum(np.log(np.diag(chol))) - 0.5 * n * np.log(2 * np.pi)
+        - np.sum(np.log(np.diag(factor[0]))) - 0.5 * n * np.log(2 * np.pi)
     )
 
 
