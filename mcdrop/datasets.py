@@ -51,7 +51,7 @@ def paper_file(folder: str, split: str) -> Path:
     else:
         path = _cache_dir() / "paper" / folder / f"{split}.h5"
         if not path.is_file():
-            _download(PAPER_URL.format(folder=folder, split=split), path, expected)
+            _download(PAPER_URL.format(folder=folder, split=split), path, expected, f"paper/{folder}/{split}.h5")
     actual = _sha256(path)
     if actual != expected:
         raise DataError(
@@ -61,14 +61,16 @@ def paper_file(folder: str, split: str) -> Path:
     return path
 
 
-def _download(url: str, path: Path, expected: str) -> None:
+def _download(url: str, path: Path, expected: str, relative: str) -> None:
+    """Fetch ``url`` into ``path`` if its SHA-256 is ``expected``; ``relative`` is the file's
+    path under ``MCDROP_DATA``, named in the error when there is no internet."""
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             payload = response.read()
     except (urllib.error.URLError, OSError) as err:
         raise DataError(
             f"could not download {url} ({err}). Without internet, set MCDROP_DATA to a folder holding "
-            f"paper/{path.parent.name}/{path.name} (the layout of the book's shared data folder)."
+            f"{relative} (the layout of the book's shared data folder)."
         ) from err
     if hashlib.sha256(payload).hexdigest() != expected:
         raise DataError(f"the download from {url} does not have SHA-256 {expected}; nothing was cached. Try again later.")

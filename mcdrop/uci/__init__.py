@@ -1,0 +1,10 @@
+"""UCI regression: the paper's Table 1 reproduced (chapter 10, "UCI Table 1").
+
+``data`` reads the nine official data sets and splits; ``batched`` trains and MC-evaluates many
+small dropout networks as one computation; ``protocols`` runs the paper's 2016 protocol and the
+2018 leak-free grid search; ``reference`` holds the published numbers they are compared with.
+"""
+
+from mcdrop.uci.data import DATASETS, grid, load, n_splits
+
+__all__ = ["DATASETS", "grid", "load", "n_splits"]
