@@ -122,7 +122,10 @@ def dropout_row_kl_mc(m, keep_prob: float, sigma: float, n_samples: int, seed=No
     if not isinstance(m, torch.Tensor) or m.dim() != 1:
         raise TypeError("m must be a 1-D torch tensor")
     generator = torch.Generator()
-    generator.seed() if seed is None else generator.manual_seed(seed)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
     z = torch.bernoulli(torch.full((n_samples, 1), keep_prob, dtype=m.dtype), generator=generator)
     eps = torch.randn((n_samples, m.numel()), generator=generator, dtype=m.dtype)
     w = z * m + sigma * eps
