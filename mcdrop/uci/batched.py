@@ -50,11 +50,21 @@ class Sampler:
 
     def uniforms(self, shape) -> torch.Tensor:
         """``(M, *shape)`` uniforms on [0, 1), drawn group by group."""
-        return torch.cat([torch.rand((k, *shape), generator=g) for g, k in self.groups])
+        out, start = torch.empty((self.n_models, *shape)), 0
+        for g, k in self.groups:
+            torch.rand((k, *shape), generator=g, out=out[start:start + k])
+            start += k
+        return out
 
     def pass_uniforms(self, n_passes: int, width: int) -> torch.Tensor:
         """``(n_passes, M, width)`` uniforms for prediction masks."""
-        return torch.cat([torch.rand((n_passes, k, width), generator=g) for g, k in self.groups], dim=1)
+        return self.uniforms((n_passes, width)).transpose(0, 1)
+
+
+def masks_from_uniforms(u: torch.Tensor, keep_prob: torch.Tensor) -> torch.Tensor:
+    """Inverted-dropout masks, in place: ``⌊u + p⌋ / p`` is ``1/p`` with probability ``p`` (the
+    keep probability, broadcast against ``u``) and 0 otherwise."""
+    return u.add_(keep_prob).floor_().div_(keep_prob)
 
 
 def seeded_sampler(seeds, sizes) -> Sampler:
@@ -155,29 +165,38 @@ def train(inputs, targets, *, hidden_layer_sizes=(50,), drop_prob, weight_decay,
                        for a, b in shapes], dim=1)
     grad, exp_avg, exp_avg_sq = torch.zeros_like(flat), torch.zeros_like(flat), torch.zeros_like(flat)
     grad_views = model.layers(grad)
-    steps = torch.zeros(M, dtype=torch.float64)
-    rows = np.asarray(n_rows)
+    steps = np.zeros(M, dtype=np.int64)
     offsets = (torch.arange(M) * n_max)[:, None]
     X_flat, Y_flat = X.reshape(M * n_max, D), Y.reshape(-1)
-    keep3, inv_keep3 = keep[:, None, None], (1 / keep)[:, None, None]
+    keep3 = keep[:, None, None]
     mask_width = sum(a for a, _ in shapes)
+    schedule = _schedule(np.asarray(n_rows), n_max, batch_size)
     for epoch in range(n_epochs):
         order = sampler.orders(n_rows, n_max) + offsets
-        for start in range(0, n_max, batch_size):
-            counts = np.clip(rows - start, 0, batch_size)
-            b = int(counts.max())
+        for start, b, scale, active in schedule:
             idx = order[:, start:start + b].reshape(-1)
             xb, yb = X_flat[idx].view(M, b, D), Y_flat[idx].view(M, b)
-            masks = (sampler.uniforms((b, mask_width)) < keep3).float().mul_(inv_keep3)
-            scale = torch.as_tensor(2.0 / np.maximum(counts, 1), dtype=torch.float32)[:, None]
-            if counts.min() < b:
-                scale = scale * (torch.arange(b) < torch.as_tensor(counts)[:, None])
+            masks = masks_from_uniforms(sampler.uniforms((b, mask_width)), keep3)
             _gradient(model, xb, yb, masks, scale, grad_views)
-            active = counts > 0
+            steps += active
             _adam_step(model.flat, grad, exp_avg, exp_avg_sq, decay, steps, active, lr)
         if progress is not None:
             progress(epoch + 1)
     return model
+
+
+def _schedule(rows, n_max, batch_size):
+    """Per minibatch of an epoch: start, width, the ``(M, b)`` loss scale ``2/b_m`` (0 on padding)
+    and which models take a step."""
+    schedule = []
+    for start in range(0, n_max, batch_size):
+        counts = np.clip(rows - start, 0, batch_size)
+        b = int(counts.max())
+        scale = torch.as_tensor(2.0 / np.maximum(counts, 1), dtype=torch.float32)[:, None]
+        if counts.min() < b:
+            scale = scale * (torch.arange(b) < torch.as_tensor(counts)[:, None])
+        schedule.append((start, b, scale, counts > 0))
+    return schedule
 
 
 def _gradient(model, xb, yb, masks, scale, grad_views):
@@ -190,7 +209,7 @@ def _gradient(model, xb, yb, masks, scale, grad_views):
         offset += W.shape[1]
         input_masks.append(mask)
         inputs.append(h * mask)
-        h = torch.baddbmm(b, inputs[-1], W)
+        h = torch.bmm(inputs[-1], W).add_(b)
         if i < len(layers) - 1:
             h = h.clamp_min_(0)
     delta = (h[..., 0] - yb).mul_(scale)[..., None]  # (M, b, 1): ∂loss/∂ŷ
@@ -200,29 +219,31 @@ def _gradient(model, xb, yb, masks, scale, grad_views):
         gb.copy_(delta.sum(dim=1, keepdim=True))
         if i > 0:
             # layer i's input is relu(z)·mask: it is > 0 exactly where both let the gradient through
-            delta = torch.bmm(delta, layers[i][0].transpose(1, 2)).mul_(input_masks[i]).mul_(inputs[i] > 0)
+            delta = torch.bmm(delta, layers[i][0].transpose(1, 2)).mul_(input_masks[i]).mul_(inputs[i].sign())
 
 
 def _adam_step(flat, grad, exp_avg, exp_avg_sq, decay, steps, active, lr):
-    """One Adam update (torch's formula) of every active model, with L2 ``decay·θ`` added to the gradient."""
+    """One Adam update (torch's formula) of every ``active`` model, whose step counts are
+    ``steps``, with the L2 term ``decay·θ`` added to the gradient."""
     grad.addcmul_(decay, flat)
-    if active.all():
-        steps += 1
-        old = None
-    else:
-        which = torch.as_tensor(active)
-        steps += which.double()
-        old = (flat.clone(), exp_avg.clone(), exp_avg_sq.clone(), which[:, None])
+    everyone = bool(active.all())
+    if not everyone:
+        which = torch.as_tensor(active)[:, None]
+        old = (flat.clone(), exp_avg.clone(), exp_avg_sq.clone())
     exp_avg.lerp_(grad, 1 - _BETA1)
     exp_avg_sq.mul_(_BETA2).addcmul_(grad, grad, value=1 - _BETA2)
-    t = steps.clamp_min(1)
-    step_size = (lr / (1 - _BETA1**t)).float()[:, None]
-    bias_correction2_sqrt = torch.sqrt(1 - _BETA2**t).float()[:, None]
-    denom = exp_avg_sq.sqrt().div_(bias_correction2_sqrt).add_(_EPS)
-    flat.sub_(exp_avg.div(denom).mul_(step_size))
-    if old is not None:
-        for new, previous in zip((flat, exp_avg, exp_avg_sq), old[:3]):
-            new.copy_(torch.where(old[3], new, previous))
+    if everyone and (steps == steps[0]).all():
+        t = int(steps[0])
+        denom = exp_avg_sq.sqrt().div_(math.sqrt(1 - _BETA2**t)).add_(_EPS)
+        flat.addcdiv_(exp_avg, denom, value=-lr / (1 - _BETA1**t))
+    else:
+        t = torch.as_tensor(np.maximum(steps, 1), dtype=torch.float64)
+        step_size = (lr / (1 - _BETA1**t)).float()[:, None]
+        denom = exp_avg_sq.sqrt().div_(torch.sqrt(1 - _BETA2**t).float()[:, None]).add_(_EPS)
+        flat.sub_(exp_avg.div(denom).mul_(step_size))
+    if not everyone:
+        for new, previous in zip((flat, exp_avg, exp_avg_sq), old):
+            new.copy_(torch.where(which, new, previous))
 
 
 def mc_statistics(model: StackedMLP, inputs, targets, y_mean, y_scale, taus, T: int, sampler: Sampler):
@@ -253,7 +274,7 @@ def mc_statistics(model: StackedMLP, inputs, targets, y_mean, y_scale, taus, T: 
     with torch.no_grad():
         for block in range(0, T, _PASS_BLOCK):
             n_block = min(_PASS_BLOCK, T - block)
-            masks = (sampler.pass_uniforms(n_block, sum(widths)) < keep).float().div_(keep)
+            masks = masks_from_uniforms(sampler.pass_uniforms(n_block, sum(widths)), keep)
             for start in range(0, n_block, chunk):
                 out = _forward_passes(layers, X, masks[start:start + chunk], widths)  # (tc, M, n)
                 y_hat = out.double() * sigma + mu

@@ -1,0 +1,111 @@
+"""Command line for the UCI protocols (chapter 10): appends one row per finished split to a CSV
+and skips the splits already there, so a long run can stop and resume.
+
+    python -m mcdrop.uci --data yacht --protocol grid [--splits 0-4] [--out results/uci/grid.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mcdrop.uci import data, protocols
+
+
+def parse_splits(text: str) -> list[int]:
+    """``"0-4,7"`` → ``[0, 1, 2, 3, 4, 7]``."""
+    splits = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        try:
+            splits += list(range(int(low), int(high or low) + 1))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"--splits must look like 0-4,7, got {text!r}") from err
+    return splits
+
+
+def done_splits(path: Path, name: str, protocol: str) -> set[int]:
+    """Splits of ``name`` under ``protocol`` already in the CSV at ``path``."""
+    if not path.is_file():
+        return set()
+    frame = pd.read_csv(path)
+    return set(frame.loc[(frame["dataset"] == name) & (frame["protocol"] == protocol), "split"].astype(int))
+
+
+def append_rows(path: Path, rows) -> None:
+    """Append ``rows`` (dicts) to the CSV, writing the header when the file is new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.is_file()
+    pd.DataFrame(rows).to_csv(path, mode="a", header=new, index=False)
+
+
+def provenance(argv, name: str, splits, seconds: float) -> dict:
+    """What produced some rows: command, code revision, library versions, machine, wall time."""
+    import joblib
+    import numpy
+    import torch
+
+    try:
+        revision = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                                  cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = "unknown"
+    return {"command": "python -m mcdrop.uci " + " ".join(argv), "dataset": name, "splits": list(splits),
+            "wall_seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "revision": revision, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "joblib": joblib.__version__, "machine": platform.platform(),
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mcdrop.uci", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", required=True, choices=data.DATASETS, help="data set(s)")
+    parser.add_argument("--protocol", default="paper", choices=protocols.PROTOCOLS)
+    parser.add_argument("--splits", type=parse_splits, default=None, help="e.g. 0-4 (default: all)")
+    parser.add_argument("--out", type=Path, required=True, help="CSV to append to")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the protocol's")
+    parser.add_argument("--T", type=int, default=10_000, help="MC dropout passes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--splits-per-task", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--convention", default="official", choices=("official", "pytorch"))
+    parser.add_argument("--bias-decay", action="store_true")
+    parser.add_argument("--tau-units", default="standardised", choices=protocols.TAU_UNITS)
+    parser.add_argument("--retrain-all", action="store_true", help="grid: also test every pair (leak analysis)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    for name in args.data:
+        wanted = args.splits if args.splits is not None else list(range(data.n_splits(name)))
+        todo = [k for k in wanted if k not in done_splits(args.out, name, args.protocol)]
+        bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), desc=f"{name} {args.protocol}", unit="split")
+
+        def finished(rows):
+            append_rows(args.out, rows)
+            bar.update(len(rows))
+
+        start = time.perf_counter()
+        protocols.run(name, args.protocol, splits=todo, n_epochs=args.epochs, T=args.T, seed=args.seed,
+                      n_jobs=args.n_jobs, device=args.device, splits_per_task=args.splits_per_task, on_rows=finished,
+                      weight_decay_convention=args.convention, bias_decay=args.bias_decay,
+                      tau_units=args.tau_units, retrain_all=args.retrain_all)
+        bar.close()
+        if todo:
+            log = args.out.with_suffix(".provenance.jsonl")
+            with log.open("a") as f:
+                f.write(json.dumps(provenance(argv, name, todo, time.perf_counter() - start)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
