@@ -48,17 +48,21 @@ def append_rows(path: Path, rows) -> None:
     pd.DataFrame(rows).to_csv(path, mode="a", header=new, index=False)
 
 
-def provenance(argv, name: str, splits, seconds: float) -> dict:
+def code_revision() -> str:
+    """``git describe --always --dirty`` of the checkout this module runs from, or "unknown"."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance(argv, name: str, splits, seconds: float, revision: str) -> dict:
     """What produced some rows: command, code revision, library versions, machine, wall time."""
     import joblib
     import numpy
     import torch
 
-    try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                                  cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        revision = "unknown"
     return {"command": "python -m mcdrop.uci " + " ".join(argv), "dataset": name, "splits": list(splits),
             "wall_seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "revision": revision, "python": platform.python_version(), "torch": torch.__version__,
@@ -85,6 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--retrain-all", action="store_true", help="grid: also test every pair (leak analysis)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    revision = code_revision()
     for name in args.data:
         wanted = args.splits if args.splits is not None else list(range(data.n_splits(name)))
         todo = [k for k in wanted if k not in done_splits(args.out, name, args.protocol)]
@@ -103,7 +108,7 @@ def main(argv=None) -> int:
         if todo:
             log = args.out.with_suffix(".provenance.jsonl")
             with log.open("a") as f:
-                f.write(json.dumps(provenance(argv, name, todo, time.perf_counter() - start)) + "\n")
+                f.write(json.dumps(provenance(argv, name, todo, time.perf_counter() - start, revision)) + "\n")
     return 0
 
 
