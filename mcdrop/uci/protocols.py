@@ -94,28 +94,37 @@ def _decays(s: Settings, triples, n_rows, y_scale):
     return weight, bias
 
 
-def fit_and_score(s: Settings, parts, seeds):
-    """Train one model per ``(triple, X_train, y_train, X_eval, y_eval)`` in ``parts`` as one
-    batched computation (each standardised with its own training statistics) and return, per
-    model, the MC RMSE and the two mean log-likelihoods on its evaluation rows, plus the
-    per-point log-likelihoods. ``seeds[i]`` seeds the group of models ``parts`` lists for
-    group i (``sizes`` given as the lengths of the inner lists)."""
+def prepare(s: Settings, parts):
+    """Standardise each model's data with its own training statistics and compute its decays.
+
+    ``parts`` lists groups (one per split) of ``(triple, X_train, y_train, X_eval, y_eval)``.
+    Returns the flat list of parts, the standardised training inputs and targets, the
+    standardisation ``(x_mean, x_scale, y_mean, y_scale)`` per model, and the weight and bias
+    decays (torch ``weight_decay`` values for an MSE loss, paper eq. (7))."""
     flat = [p for group in parts for p in group]
-    stats = [(_standardise(X), _standardise(y)) for _, X, y, _, _ in flat]
-    inputs = [(X - xm) / xs for (_, X, _, _, _), ((xm, xs), _) in zip(flat, stats)]
-    targets = [(y - ym) / ys for (_, _, y, _, _), (_, (ym, ys)) in zip(flat, stats)]
+    stats = [(*_standardise(X), *_standardise(y)) for _, X, y, _, _ in flat]
+    inputs = [(X - xm) / xs for (_, X, _, _, _), (xm, xs, _, _) in zip(flat, stats)]
+    targets = [(y - ym) / ys for (_, _, y, _, _), (_, _, ym, ys) in zip(flat, stats)]
     weight, bias = [], []
-    for (triple, X, _, _, _), (_, (_, ys)) in zip(flat, stats):
+    for (triple, X, _, _, _), (_, _, _, ys) in zip(flat, stats):
         w, b = _decays(s, [triple], len(X), ys)
         weight += w
         bias += b
+    return flat, inputs, targets, stats, weight, bias
+
+
+def fit_and_score(s: Settings, parts, seeds):
+    """Train every model of ``parts`` (see :func:`prepare`) in one batched computation, group i
+    drawing its random numbers from ``seeds[i]``, and score each on its evaluation rows: MC RMSE
+    and mean test LL with τ in original units and in standardised units, one dict per model."""
+    flat, inputs, targets, stats, weight, bias = prepare(s, parts)
     sampler = batched.seeded_sampler(seeds, [len(group) for group in parts])
     model = batched.train(inputs, targets, hidden_layer_sizes=(s.n_hidden,), drop_prob=[p[0][0] for p in flat],
                           weight_decay=weight, bias_decay=bias, n_epochs=s.n_epochs, batch_size=s.batch_size,
                           sampler=sampler)
-    eval_inputs = [(Xe - xm) / xs for (_, _, _, Xe, _), ((xm, xs), _) in zip(flat, stats)]
-    y_mean = np.array([ym for _, (ym, _) in stats])
-    y_scale = np.array([ys for _, (_, ys) in stats])
+    eval_inputs = [(Xe - xm) / xs for (_, _, _, Xe, _), (xm, xs, _, _) in zip(flat, stats)]
+    y_mean = np.array([ym for *_, ym, _ in stats])
+    y_scale = np.array([ys for *_, ys in stats])
     taus = np.array([[t[1], t[1] / ys**2] for (t, *_), ys in zip(flat, y_scale)])
     mean, ll = batched.mc_statistics(model, eval_inputs, [p[4] for p in flat], y_mean, y_scale, taus, s.T, sampler)
     scores = []
@@ -125,6 +134,14 @@ def fit_and_score(s: Settings, parts, seeds):
         scores.append({"rmse": rmse, "log_likelihood": float(ll[m, 0, :n].mean()),
                        "log_likelihood_std_tau": float(ll[m, 1, :n].mean())})
     return scores
+
+
+def search_parts(s: Settings, split: int, loaded=None):
+    """The grid search's models of one split: every candidate on the first 80 % of the training
+    rows, evaluated on the last 20 % (the official code's validation split)."""
+    X, y = (loaded or data.load(s.name, split))[:2]
+    cut = int(0.8 * len(y))
+    return [(t, X[:cut], y[:cut], X[cut:], y[cut:]) for t in candidates(s)]
 
 
 def _seed(seed, s: Settings, split, phase):
@@ -140,9 +157,7 @@ def run_block(s: Settings, splits, seed: int = 0) -> list[dict]:
     if s.protocol == "grid":
         parts, seeds = [], []
         for k in splits:
-            X, y = loaded[k][:2]
-            cut = int(0.8 * len(y))
-            parts.append([(t, X[:cut], y[:cut], X[cut:], y[cut:]) for t in triples])
+            parts.append(search_parts(s, k, loaded[k]))
             seeds.append(_seed(seed, s, k, 0))
         scores = fit_and_score(s, parts, seeds)
         for i, k in enumerate(splits):

@@ -82,3 +82,22 @@ def compare(results: pd.DataFrame, source: str) -> pd.DataFrame:
     both["difference_se"] = (both["log_likelihood_se"] ** 2 + both["log_likelihood_se_published"] ** 2) ** 0.5
     both["agrees"] = both["difference"] >= -2 * both["difference_se"]
     return both
+
+
+def _formatted(frame: pd.DataFrame, column: str, digits: int) -> pd.Series:
+    return frame[column].map(f"{{:.{digits}f}}".format) + " ± " + frame[f"{column}_se"].map(f"{{:.{digits}f}}".format)
+
+
+def side_by_side(ours: dict[str, pd.DataFrame], digits: int = 2) -> pd.DataFrame:
+    """Table 1 beside our runs: for each published source (paper Dropout, PBP, 2018 grid) and each
+    of ``ours`` (label → per-split results), "mean ± standard error" of RMSE and test LL per data
+    set; data sets a run lacks are left empty."""
+    columns = {}
+    sources = [("Dropout (paper)", table("paper")), ("PBP (paper)", table("pbp")), ("grid (2018 repo)", table("grid"))]
+    sources += [(label, summarise(frame)) for label, frame in ours.items()]
+    for label, frame in sources:
+        for column, name in (("rmse", "RMSE"), ("log_likelihood", "test LL")):
+            columns[(label, name)] = _formatted(frame, column, digits)
+    out = pd.DataFrame(columns).reindex(list(N_SPLITS))
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out.fillna("")
