@@ -23,7 +23,7 @@ class RecordingSampler(batched.Sampler):
 
     def uniforms(self, shape):
         self.uniform_log.append(super().uniforms(shape))
-        return self.uniform_log[-1]
+        return self.uniform_log[-1].clone()  # the trainer turns it into masks in place
 
 
 def _problem(sizes, n_features=3, seed=0):
@@ -55,7 +55,7 @@ def _one_at_a_time(init, shapes, X, y, m, sampler, drop, wd, bd, n_epochs, batch
             rows = order[start:start + batch_size]
             if len(rows) == 0:
                 continue
-            mask = (u[:len(rows)] < keep).float() / keep
+            mask = torch.floor(u[:len(rows)] + keep) / keep
             h, col = inputs[rows], 0
             for i, (W, b) in enumerate(params):
                 h = (h * mask[:, col:col + W.shape[0]]) @ W + b
@@ -113,7 +113,7 @@ def test_mc_statistics_match_mc_samples_moments_and_eq8():
     for m in range(2):
         passes = []
         for t in range(T):
-            mask = (u[t, m] < model.keep_prob[m]).float() / model.keep_prob[m]
+            mask = torch.floor(u[t, m] + model.keep_prob[m]) / model.keep_prob[m]
             h = torch.relu((torch.tensor(X[m], dtype=torch.float32) * mask[:3]) @ W1[m] + b1[m])
             passes.append(((h * mask[3:]) @ W2[m] + b2[m])[:, 0].double() * y_scale[m] + y_mean[m])
         samples = torch.stack(passes)

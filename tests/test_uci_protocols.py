@@ -119,3 +119,7 @@ def test_reference_tables_and_comparison():
     assert row.agrees
     with pytest.raises(ValueError, match="source"):
         reference.table("vi")
+    table = reference.side_by_side({"ours": fake})
+    assert table.loc["yacht", ("ours", "test LL")] == "-1.60 ± 0.04"
+    assert table.loc["yacht", ("Dropout (paper)", "test LL")] == "-1.55 ± 0.03"
+    assert table.loc["boston", ("ours", "RMSE")] == ""

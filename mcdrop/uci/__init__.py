@@ -5,6 +5,8 @@ small dropout networks as one computation; ``protocols`` runs the paper's 2016 p
 2018 leak-free grid search; ``reference`` holds the published numbers they are compared with.
 """
 
+from mcdrop.uci import batched, reference
 from mcdrop.uci.data import DATASETS, grid, load, n_splits
+from mcdrop.uci.protocols import PROTOCOLS, run, settings
 
-__all__ = ["DATASETS", "grid", "load", "n_splits"]
+__all__ = ["DATASETS", "PROTOCOLS", "batched", "grid", "load", "n_splits", "reference", "run", "settings"]
