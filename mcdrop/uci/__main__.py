@@ -86,7 +86,8 @@ def main(argv=None) -> int:
     parser.add_argument("--convention", default="official", choices=("official", "pytorch"))
     parser.add_argument("--bias-decay", action="store_true")
     parser.add_argument("--tau-units", default="standardised", choices=protocols.TAU_UNITS)
-    parser.add_argument("--retrain-all", action="store_true", help="grid: also test every pair (leak analysis)")
+    parser.add_argument("--score-search-on-test", action="store_true",
+                        help="grid: also score every searched pair on the test set (leak analysis)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     revision = code_revision()
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         protocols.run(name, args.protocol, splits=todo, n_epochs=args.epochs, T=args.T, seed=args.seed,
                       n_jobs=args.n_jobs, device=args.device, splits_per_task=args.splits_per_task, on_rows=finished,
                       weight_decay_convention=args.convention, bias_decay=args.bias_decay,
-                      tau_units=args.tau_units, retrain_all=args.retrain_all)
+                      tau_units=args.tau_units, score_search_on_test=args.score_search_on_test)
         bar.close()
         if todo:
             log = args.out.with_suffix(".provenance.jsonl")

@@ -54,7 +54,7 @@ class Settings:
     weight_decay_convention: str = "official"
     bias_decay: bool = False
     tau_units: str = "standardised"
-    retrain_all: bool = False
+    score_search_on_test: bool = False
 
 
 def settings(name: str, protocol: str = "paper", n_epochs=None, T: int = 10_000, **options) -> Settings:
@@ -113,26 +113,30 @@ def prepare(s: Settings, parts):
     return flat, inputs, targets, stats, weight, bias
 
 
-def fit_and_score(s: Settings, parts, seeds):
+def fit_and_score(s: Settings, parts, seeds, also=None):
     """Train every model of ``parts`` (see :func:`prepare`) in one batched computation, group i
     drawing its random numbers from ``seeds[i]``, and score each on its evaluation rows: MC RMSE
-    and mean test LL with τ in original units and in standardised units, one dict per model."""
+    and mean LL with τ in original units and in standardised units, one dict per model. ``also``
+    (one ``(X, y)`` per model) is a second evaluation set, scored afterwards under ``test_`` keys."""
     flat, inputs, targets, stats, weight, bias = prepare(s, parts)
     sampler = batched.seeded_sampler(seeds, [len(group) for group in parts])
     model = batched.train(inputs, targets, hidden_layer_sizes=(s.n_hidden,), drop_prob=[p[0][0] for p in flat],
                           weight_decay=weight, bias_decay=bias, n_epochs=s.n_epochs, batch_size=s.batch_size,
                           sampler=sampler)
-    eval_inputs = [(Xe - xm) / xs for (_, _, _, Xe, _), (xm, xs, _, _) in zip(flat, stats)]
     y_mean = np.array([ym for *_, ym, _ in stats])
     y_scale = np.array([ys for *_, ys in stats])
     taus = np.array([[t[1], t[1] / ys**2] for (t, *_), ys in zip(flat, y_scale)])
-    mean, ll = batched.mc_statistics(model, eval_inputs, [p[4] for p in flat], y_mean, y_scale, taus, s.T, sampler)
-    scores = []
-    for m, (_, _, _, _, ye) in enumerate(flat):
-        n = len(ye)
-        rmse = float(np.sqrt(np.mean((mean[m, :n].numpy() - ye) ** 2)))
-        scores.append({"rmse": rmse, "log_likelihood": float(ll[m, 0, :n].mean()),
-                       "log_likelihood_std_tau": float(ll[m, 1, :n].mean())})
+    scores = [{} for _ in flat]
+    for prefix, sets in (("", [(p[3], p[4]) for p in flat]), ("test_", also)):
+        if sets is None:
+            continue
+        eval_inputs = [(Xe - xm) / xs for (Xe, _), (xm, xs, _, _) in zip(sets, stats)]
+        mean, ll = batched.mc_statistics(model, eval_inputs, [ye for _, ye in sets], y_mean, y_scale, taus, s.T, sampler)
+        for m, (_, ye) in enumerate(sets):
+            n = len(ye)
+            scores[m].update({f"{prefix}rmse": float(np.sqrt(np.mean((mean[m, :n].numpy() - ye) ** 2))),
+                              f"{prefix}log_likelihood": float(ll[m, 0, :n].mean()),
+                              f"{prefix}log_likelihood_std_tau": float(ll[m, 1, :n].mean())})
     return scores
 
 
@@ -155,34 +159,23 @@ def run_block(s: Settings, splits, seed: int = 0) -> list[dict]:
     triples = candidates(s)
     rows = {k: {"dataset": s.name, "split": k} for k in splits}
     if s.protocol == "grid":
-        parts, seeds = [], []
-        for k in splits:
-            parts.append(search_parts(s, k, loaded[k]))
-            seeds.append(_seed(seed, s, k, 0))
-        scores = fit_and_score(s, parts, seeds)
+        parts = [search_parts(s, k, loaded[k]) for k in splits]
+        also = [loaded[k][2:] for k in splits for _ in triples] if s.score_search_on_test else None
+        scores = fit_and_score(s, parts, [_seed(seed, s, k, 0) for k in splits], also)
         for i, k in enumerate(splits):
-            val = [sc["log_likelihood"] for sc in scores[i * len(triples):(i + 1) * len(triples)]]
-            best = int(np.argmax(val))
-            rows[k].update(val_log_likelihood=val[best], chosen=best)
-    final = triples if s.retrain_all else None
-    parts, seeds = [], []
-    for k in splits:
-        X, y, Xt, yt = loaded[k]
-        chosen = final or [triples[rows[k].get("chosen", 0)]]
-        parts.append([(t, X, y, Xt, yt) for t in chosen])
-        seeds.append(_seed(seed, s, k, 1))
-    scores = fit_and_score(s, parts, seeds)
-    width = len(parts[0])
+            mine = scores[i * len(triples):(i + 1) * len(triples)]
+            best = int(np.argmax([sc["log_likelihood"] for sc in mine]))
+            rows[k].update(val_log_likelihood=mine[best]["log_likelihood"], chosen=best)
+            if s.score_search_on_test:
+                leaked = int(np.argmax([sc["test_log_likelihood"] for sc in mine]))
+                rows[k].update(search_test_log_likelihood=mine[best]["test_log_likelihood"],
+                               leaked_log_likelihood=mine[leaked]["test_log_likelihood"],
+                               leaked_drop_prob=triples[leaked][0], leaked_tau=triples[leaked][1])
+    parts = [[(triples[rows[k].pop("chosen", 0)], *loaded[k])] for k in splits]
+    scores = fit_and_score(s, parts, [_seed(seed, s, k, 1) for k in splits])
     for i, k in enumerate(splits):
-        mine = scores[i * width:(i + 1) * width]
-        pick = rows[k].pop("chosen", 0) if s.retrain_all else 0
-        drop, tau, lengthscale = parts[i][pick][0]
-        rows[k].update(drop_prob=drop, tau=tau, lengthscale=lengthscale, **mine[pick])
-        if s.retrain_all:
-            leaked = int(np.argmax([sc["log_likelihood"] for sc in mine]))
-            rows[k].update(leaked_drop_prob=parts[i][leaked][0][0], leaked_tau=parts[i][leaked][0][1],
-                           leaked_log_likelihood=mine[leaked]["log_likelihood"])
-        rows[k].pop("chosen", None)
+        drop, tau, lengthscale = parts[i][0][0]
+        rows[k].update(drop_prob=drop, tau=tau, lengthscale=lengthscale, **scores[i])
     seconds = (time.perf_counter() - start) / len(splits)
     settings_columns = {key: value for key, value in asdict(s).items() if key != "name"}
     return [{**rows[k], "seconds": seconds, "seed": seed, **settings_columns} for k in splits]
@@ -201,7 +194,8 @@ def run(name: str, protocol: str = "paper", splits=None, n_epochs=None, T: int =
     ``dataset, split, drop_prob, tau, rmse, log_likelihood, seconds`` and the extras
     ``log_likelihood_std_tau``, the settings, and for ``"grid"`` the validation LL of the
     chosen pair). ``options`` are :class:`Settings` fields (``weight_decay_convention``,
-    ``bias_decay``, ``tau_units``, ``batch_size``, ``retrain_all``).
+    ``bias_decay``, ``tau_units``, ``batch_size``, ``score_search_on_test``: also score every
+    searched pair on the test set, to measure what choosing on test points would gain).
 
     Splits are trained in blocks of ``splits_per_task`` (default: one block per job),
     dispatched through joblib with ``n_jobs`` (so ``joblib.parallel_config(backend="dask")``
