@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -123,3 +125,14 @@ def test_reference_tables_and_comparison():
     assert table.loc["yacht", ("ours", "test LL")] == "-1.60 ± 0.04"
     assert table.loc["yacht", ("Dropout (paper)", "test LL")] == "-1.55 ± 0.03"
     assert table.loc["boston", ("ours", "RMSE")] == ""
+
+
+def test_training_times_report_a_speed_up():
+    from mcdrop.uci import timing
+
+    out = timing.grid_training_times("yacht", n_epochs=1, n_splits=2)
+    assert out["batched_M12_cpu_s"] > 0 and out["batched_M24_cpu_s"] > 0
+    assert out["speedup_per_model_M24"] > 1  # batching 24 networks beats training them one by one
+    assert timing.training_flops([(None, np.zeros((10, 3)))], 2, 5) == 2 * 6 * 10 * (3 * 5 + 5)
+    with pytest.raises(ValueError, match="n_epochs"):
+        timing.grid_training_times("yacht", n_epochs=0)
