@@ -219,7 +219,8 @@ def _gradient(model, xb, yb, masks, scale, grad_views):
         gb.copy_(delta.sum(dim=1, keepdim=True))
         if i > 0:
             # layer i's input is relu(z)·mask: it is > 0 exactly where both let the gradient through
-            delta = torch.bmm(delta, layers[i][0].transpose(1, 2)).mul_(input_masks[i]).mul_(inputs[i].sign())
+            upstream = torch.bmm(delta, layers[i][0].transpose(1, 2)).mul_(input_masks[i])
+            delta = torch.ops.aten.threshold_backward(upstream, inputs[i], 0.0)
 
 
 def _adam_step(flat, grad, exp_avg, exp_avg_sq, decay, steps, active, lr):
