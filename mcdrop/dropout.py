@@ -73,7 +73,8 @@ def outputs_for_all_masks(model: nn.Module, x: torch.Tensor, n_units: int):
             with fixed_mask(model, mask):
                 outputs.append(model(x))
     outputs = torch.stack(outputs)
-    return outputs, mask_probabilities(masks, 1 - drop_prob).to(outputs.dtype)
+    # float64 masks: float32 probabilities would sum to 1 only to ~1e-7 and blur an exact mixture mean.
+    return outputs, mask_probabilities(masks.double(), 1 - drop_prob).to(outputs.dtype)
 
 
 def sample_weight_rows(mean_row, keep_prob: float, sigma: float, n_samples: int, seed=None) -> np.ndarray:

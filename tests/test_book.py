@@ -89,3 +89,21 @@ def _check_page(page, path):
         problems.append(f"{name}: unrendered {{glue:...}} role in the page")
     page.close()
     return problems
+
+
+def test_paper_equations_carry_the_papers_numbers(build):
+    """A display labelled paper-eq-N reads (N), and so does every {eq} reference to it
+    (book/_ext/paper_equation_numbers.py); Sphinx alone would number them in book order."""
+    import re
+
+    assert build.returncode == 0, "the book did not build"
+    shown = referenced = 0
+    for page in _pages():
+        html = page.read_text()
+        for n, eqno in re.findall(r'id="equation-paper-eq-(\d+)">\s*<span class="eqno">\((\d+)\)', html):
+            assert n == eqno, f"{page.name}: paper eq. ({n}) is displayed as ({eqno})"
+            shown += 1
+        for n, eqno in re.findall(r'#equation-paper-eq-(\d+)">\((\d+)\)</a>', html):
+            assert n == eqno, f"{page.name}: a reference to paper eq. ({n}) reads ({eqno})"
+            referenced += 1
+    assert shown and referenced, "no labelled paper equation found in the built book"
