@@ -1,8 +1,8 @@
 """A scikit-learn estimator for MC dropout regression (chapter 6, "MC dropout prediction").
 
-``tau=None`` follows the paper's protocol: τ is chosen by the log-likelihood (eq. 8) on the
-last ``validation_fraction`` of the training data over ``tau_grid``, then the network is
-refitted on all of it.
+``tau=None`` follows the protocol of the official repository's 2018 update (not the paper's, which
+chose τ by Bayesian optimisation): τ is chosen by the log-likelihood of paper eq. (8) on the last
+``validation_fraction`` of the training data over ``tau_grid``, then the network is refitted on all of it.
 """
 
 from __future__ import annotations
