@@ -202,6 +202,21 @@ def optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, ta
     raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
+def precision_from_optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, weight_decay: float,
+                                          loss: str = "mse", n_outputs: int = 1) -> float:
+    """The τ that a torch ``weight_decay`` on the stored weights ``W = p·M`` implies (chapter 5).
+
+    Inverts :func:`optimizer_weight_decay` with ``convention="pytorch"``, i.e. paper eq. (7) read
+    for the weights PyTorch stores: ``τ = scale·l²/(2·p·N·wd)`` with ``scale`` the loss factor
+    (4/D for ``"mse"``, 2/D for ``"half_mse"``). Any decay, of whatever origin, thus gets the
+    precision it actually realises.
+    """
+    weight_decay = _checks.positive("weight_decay", weight_decay)
+    keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
+    lam_m = keep_prob**2 * weight_decay / _loss_scale(loss, n_outputs)
+    return precision_from_weight_decay(lengthscale, drop_prob, n_data, lam_m)
+
+
 def bias_weight_decay(lengthscale: float, n_data: int, tau: float, loss: str = "mse", n_outputs: int = 1) -> float:
     """The torch ``weight_decay`` for the biases: paper eq. (4)'s ``l²/(2Nτ)·‖m‖²`` (chapter 5).
 
