@@ -24,12 +24,18 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
     ``drop_prob`` is the DROP probability (keep probability ``1 − drop_prob``); ``tau`` the model
     precision in the units of ``y`` (``None``: chosen on validation data from
     ``tau_grid``, whose entries are in units of ``1/var(y)``). ``predict(X, return_std=True)``
-    returns the predictive std including τ⁻¹; ``log_likelihood`` is the mean of eq. (8).
+    returns the predictive std including τ⁻¹; ``log_likelihood`` is the mean of paper eq. (8).
+    ``weight_decay_convention`` and ``bias_decay`` are those of :func:`mcdrop.training.fit_regressor`.
+
+    ``input_dropout`` (default off) also drops the inputs, as the paper's UCI networks do. On
+    low-dimensional inputs it is a large perturbation: with one feature, a pass that drops it
+    predicts ``f(0)`` whatever ``x`` is, and the "model uncertainty" then measures that artefact.
     """
 
     def __init__(self, hidden_layer_sizes=(50,), drop_prob=0.05, lengthscale=1e-2, tau=None,
                  n_epochs=400, batch_size=32, n_samples=100, random_state=None, tau_grid=DEFAULT_TAU_GRID,
-                 validation_fraction=0.2, lr=1e-3, activation="relu", input_dropout=True, progress=False):
+                 validation_fraction=0.2, lr=1e-3, activation="relu", input_dropout=False,
+                 weight_decay_convention="pytorch", bias_decay=True, progress=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.drop_prob = drop_prob
         self.lengthscale = lengthscale
@@ -43,13 +49,16 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         self.lr = lr
         self.activation = activation
         self.input_dropout = input_dropout
+        self.weight_decay_convention = weight_decay_convention
+        self.bias_decay = bias_decay
         self.progress = progress
 
     def _fit_with_tau(self, X, y, tau, seed):
         return fit_regressor(
             X, y, hidden_layer_sizes=self.hidden_layer_sizes, drop_prob=self.drop_prob,
             lengthscale=self.lengthscale, tau=tau, n_epochs=self.n_epochs, batch_size=self.batch_size,
-            lr=self.lr, activation=self.activation, input_dropout=self.input_dropout, seed=seed,
+            lr=self.lr, activation=self.activation, input_dropout=self.input_dropout,
+            weight_decay_convention=self.weight_decay_convention, bias_decay=self.bias_decay, seed=seed,
             progress=self.progress,
         )
 

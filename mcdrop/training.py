@@ -1,10 +1,13 @@
 """Training a dropout network on the paper's objective (chapter 6, "MC dropout prediction").
 
-The objective is eq. (1) with the Euclidean loss, ``(1/N) Σ ½(y − ŷ)² + Σ_i λ_i ‖W_i‖²``, with
-``λ_i = p_i l² / (2Nτ)`` (eq. 7; ``p_i`` the keep probability of the mask on layer i's input)
-realised through :func:`mcdrop.kl.optimizer_weight_decay` with ``loss="half_mse"``. As in the
-paper's official UCI code, biases get no decay. Inputs and targets are standardised with the
-training statistics; τ, variances and log-likelihoods are read and reported in original units.
+The objective is paper eq. (4) with the Euclidean loss and Prop. 1's KL (chapter 5):
+``(1/N) Σ ½(y − ŷ)² + Σ_i λ_i ‖M_i‖² + Σ_i λ_b ‖b_i‖²`` with ``λ_i = p_i l² / (2Nτ)`` (paper
+eq. (7); ``p_i`` the keep probability of the mask on layer i's input) and ``λ_b = l²/(2Nτ)``.
+PyTorch's inverted dropout stores ``W_i = p_i M_i``, so the decay handed to the optimiser is
+:func:`mcdrop.kl.optimizer_weight_decay` with ``convention="pytorch"``; ``"official"`` reproduces
+the official UCI code instead (a decay ``p²/2`` times weaker, and, with ``bias_decay=False``, no
+decay on biases). Inputs and targets are standardised with the training statistics; τ,
+variances and log-likelihoods are read and reported in original units.
 """
 
 from __future__ import annotations
@@ -69,11 +72,17 @@ def _standardise(values):
 
 def fit_regressor(X, y, *, hidden_layer_sizes=(50,), drop_prob: float = 0.05, lengthscale: float = 1e-2,
                   tau: float = 1.0, n_epochs: int = 400, batch_size: int = 32, lr: float = 1e-3,
-                  activation: str = "relu", input_dropout: bool = False, seed=None,
+                  activation: str = "relu", input_dropout: bool = False,
+                  weight_decay_convention: str = "pytorch", bias_decay: bool = True, seed=None,
                   progress: bool = True) -> FittedRegressor:
-    """Train an :class:`~mcdrop.models.MLP` with Adam on the paper's objective; ``tau`` is the
-    model precision in the units of ``y``. Seeded runs are reproducible and leave the global
-    RNG untouched."""
+    """Train an :class:`~mcdrop.models.MLP` with Adam on the objective of paper eq. (4);
+    ``tau`` is the model precision in the units of ``y``.
+
+    ``weight_decay_convention`` is ``"pytorch"`` (eq. (4) for the stored weights ``W = p·M``)
+    or ``"official"`` (the official UCI code's ``p·l²/(2Nτ)`` on ``W`` with its MSE loss); see
+    :func:`mcdrop.kl.optimizer_weight_decay`. ``bias_decay`` applies eq. (4)'s ``l²/(2Nτ)‖b‖²``
+    (the official code has none). Seeded runs are reproducible and leave the global RNG untouched.
+    """
     X = _checks.finite_array("X", X, ndim=2)
     y = _checks.finite_array("y", y, ndim=1)
     _checks.same_length("X", X, "y", y)
@@ -90,9 +99,11 @@ def fit_regressor(X, y, *, hidden_layer_sizes=(50,), drop_prob: float = 0.05, le
     with seeded_global_rng(seed):
         model = MLP(X.shape[1], hidden_layer_sizes, 1, drop_prob, activation, input_dropout)
         groups = [{"params": [layer.weight],
-                   "weight_decay": kl.optimizer_weight_decay(lengthscale, 1 - keep, n, tau_standardised, loss="half_mse")}
+                   "weight_decay": kl.optimizer_weight_decay(lengthscale, 1 - keep, n, tau_standardised, loss="half_mse",
+                                                             convention=weight_decay_convention)}
                   for layer, keep in model.linear_layers_with_keep_prob()]
-        groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()], "weight_decay": 0.0})
+        bias_wd = kl.bias_weight_decay(lengthscale, n, tau_standardised, loss="half_mse") if bias_decay else 0.0
+        groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()], "weight_decay": bias_wd})
         history = train_loop(model, inputs, targets, _half_mse, groups, n_epochs, batch_size, lr, progress)
     return FittedRegressor(model, x_mean, x_scale, float(y_mean), float(y_scale), tau, history)
 
