@@ -143,7 +143,7 @@ def test_log_likelihood_converts_units():
 def test_regressor_chooses_tau_on_validation_data_and_reports_std_with_noise():
     X, y = _linear_data(n=200, noise=1.0, scale=1.0)
     model = MCDropoutRegressor(hidden_layer_sizes=(16,), n_epochs=30, n_samples=20, random_state=0,
-                               tau_grid=(0.1, 1.0, 10.0)).fit(X, y)
+                               relative_tau_grid=(0.1, 1.0, 10.0)).fit(X, y)
     assert set(model.validation_log_likelihoods_) and model.tau_ in model.validation_log_likelihoods_
     assert model.validation_log_likelihoods_[model.tau_] == max(model.validation_log_likelihoods_.values())
     mean, std = model.predict(X, return_std=True)
@@ -154,7 +154,7 @@ def test_regressor_chooses_tau_on_validation_data_and_reports_std_with_noise():
 
 @pytest.mark.parametrize("estimator", [
     MCDropoutRegressor(n_epochs=20, tau=1.0, n_samples=10),
-    MCDropoutRegressor(n_epochs=30, n_samples=10, tau_grid=(1.0, 10.0)),
+    MCDropoutRegressor(n_epochs=30, n_samples=10, relative_tau_grid=(1.0, 10.0)),
 ], ids=["fixed-tau", "validated-tau"])
 def test_scikit_learn_estimator_checks(estimator):
     check_estimator(estimator)
@@ -172,3 +172,47 @@ def test_bad_arguments_are_named():
         MCDropoutRegressor(n_samples=0).fit(X, y)
     with pytest.raises(ValueError, match="NaN"):
         MCDropoutRegressor(n_epochs=1).fit(np.where(X > 1, np.nan, X), y)
+
+
+def test_settings_have_one_home_and_are_validated():
+    from dataclasses import fields
+
+    from mcdrop.training import RegressorSettings
+
+    assert RegressorSettings(hidden_layer_sizes=50).hidden_layer_sizes == (50,)
+    # the estimator exposes exactly the settings' fields (plus its own), with the same defaults
+    estimator_params = MCDropoutRegressor().get_params()
+    for field in fields(RegressorSettings):
+        assert estimator_params[field.name] == getattr(RegressorSettings(), field.name)
+    for bad, name in [(dict(drop_prob=1.2), "drop_prob"), (dict(drop_prob=0.0), "drop_prob"),
+                      (dict(hidden_layer_sizes=()), "hidden_layer_sizes"), (dict(n_epochs=0), "n_epochs"),
+                      (dict(activation="gelu"), "activation"), (dict(weight_decay_convention="x"), "weight_decay_convention")]:
+        with pytest.raises(ValueError, match=name):
+            RegressorSettings(**bad)
+    with pytest.raises(TypeError, match="hidden_layer_sizes"):
+        RegressorSettings(hidden_layer_sizes="50")
+    with pytest.raises(TypeError, match="unknown setting"):
+        fit_regressor(*_linear_data(n=20), n_epoch=3)
+
+
+def test_estimator_follows_scikit_learn_conventions():
+    from sklearn.model_selection import GridSearchCV
+
+    with pytest.raises(TypeError):
+        MCDropoutRegressor((50,))  # keyword-only
+    X, y = _linear_data(n=30)
+    search = GridSearchCV(MCDropoutRegressor(n_epochs=1, tau=1.0), {"drop_prob": [0.1, 1.5]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="'drop_prob' parameter of MCDropoutRegressor must be"):
+        search.fit(X, y)
+    model = MCDropoutRegressor(hidden_layer_sizes=4, n_epochs=1, tau=1.0, n_samples=3, random_state=0).fit(X, y)
+    assert model.n_features_in_ == 3 and model.fitted_.model.net[0].out_features == 4
+
+
+def test_degenerate_targets_and_overflowing_inputs_are_refused_with_a_reason():
+    X, y = _linear_data(n=30)
+    with pytest.raises(ValueError, match="y is constant"):
+        MCDropoutRegressor(n_epochs=1, n_samples=3).fit(X, np.full(30, 2.0))
+    with pytest.raises(ValueError, match="X has values whose mean or standard deviation overflows"):
+        fit_regressor(X * 1e307, y, n_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="at least one training point"):
+        fit_regressor(np.empty((0, 3)), np.empty(0), n_epochs=1, progress=False)
