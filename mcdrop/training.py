@@ -79,7 +79,7 @@ def _standardise(name: str, values):
 @dataclass(frozen=True)
 class RegressorSettings:
     """Everything that defines a dropout regression network and its training, except τ and the
-    seed: the one home of these settings for :func:`fit_regressor`, :class:`mcdrop.MCDropoutRegressor`
+    seed: the one home of these settings for :func:`fit_regressor`, :class:`~mcdrop.estimator.MCDropoutRegressor`
     and the CO2 experiment (chapter 7). Validated on construction; ``hidden_layer_sizes`` may be
     an int (one hidden layer), as in scikit-learn.
 
