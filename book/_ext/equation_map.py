@@ -73,16 +73,16 @@ ROLES = {"function": "py:func", "class": "py:class", "method": "py:meth"}
 
 
 class PaperEquationMap(Directive):
-    """A list-table: paper equation, where the book displays it, the code that implements it."""
+    """A list-table: paper equation, where the book displays it, the code whose docstring cites it."""
 
     def run(self):
         cited = citations()
-        lines = [".. list-table:: The paper's equations and the code that implements them",
+        lines = [".. list-table:: The paper's equations and the code that cites them",
                  "   :header-rows: 1", "   :widths: 10 30 15 45", "",
-                 "   * - paper eq.", "     - what", "     - displayed in the book", "     - code"]
+                 "   * - paper eq.", "     - what", "     - displayed in the book", "     - code citing it"]
         for number, what in EQUATIONS.items():
             code = ", ".join(f":{ROLES[kind]}:`~{name}`" for name, kind in cited.get(number, []))
-            lines += [f"   * - ({number})", f"     - {what}", f"     - :eq:`paper-eq-{number}`",
+            lines += [f"   * - \\({number})", f"     - {what}", f"     - :eq:`paper-eq-{number}`",
                       f"     - {code or 'none'}"]
         container = nodes.Element()
         self.state.nested_parse(StringList(lines, source="paper-equation-map"), self.content_offset, container)
