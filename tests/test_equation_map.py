@@ -101,3 +101,24 @@ def test_the_api_page_documents_every_public_module():
     documented = set(re.findall(r"^\.\. automodule:: (mcdrop\.\w+)$", api, re.MULTILINE))
     public = {f"mcdrop.{path.stem}" for path in (ROOT / "mcdrop").glob("*.py") if not path.stem.startswith("_")}
     assert public <= documented, f"add to book/api.md: {sorted(public - documented)}"
+
+
+def _chapter_titles():
+    titles = {}
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*")):
+        heading = re.search(r"^# (.+)$", _markdown(path), re.MULTILINE)
+        titles[int(path.name[:2])] = heading.group(1).strip() if heading else ""
+    return titles
+
+
+def test_chapters_named_in_docstrings_exist_under_their_titles():
+    titles = _chapter_titles()
+    problems = []
+    for name, _, text in equation_map.docstrings():
+        flat = " ".join(text.split())
+        for listed in re.findall(r"\bchapters? (\d+(?:(?:, | and )\d+)*)", flat):
+            problems += [f"{name}: chapter {n} does not exist" for n in map(int, re.findall(r"\d+", listed)) if n not in titles]
+        for number, title in re.findall(r"\bchapter (\d+), \"([^\"]+)\"", flat):
+            if not titles.get(int(number), "").startswith(title):
+                problems.append(f"{name}: chapter {number} is titled {titles.get(int(number))!r}, not {title!r}")
+    assert not problems, "\n".join(problems)
