@@ -7,8 +7,8 @@ and every other entry is a symlink (so paths relative to a chapter resolve as th
 mirror, never in the committed ``book/*.ipynb``. The mirror's ``_config.yml`` is the book's with
 execution off, and the tests marked ``book`` (the build and the page check) run after every
 chapter, so ``tests/test_book.py`` builds the mirror from nbmake's outputs. Without nbmake in
-the session (``-p no:nbmake``, or only ``tests/test_book.py`` selected) the build executes the
-chapters itself.
+the session (``-p no:nbmake``, or only ``tests/test_book.py`` selected), or with only some
+chapters selected, the build executes the chapters itself.
 """
 
 import shutil
@@ -44,6 +44,7 @@ def _write_config_without_execution(target: Path) -> None:
     (target / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the chapters that will run
 def pytest_collection_modifyitems(session, config, items):
     notebooks = [item for item in items if getattr(item, "nbmake", False)]
     sources = [Path(item.filename).resolve() for item in notebooks]
