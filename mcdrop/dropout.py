@@ -62,8 +62,9 @@ def fixed_mask(model: nn.Module, mask: torch.Tensor):
 def outputs_for_all_masks(model: nn.Module, x: torch.Tensor, n_units: int):
     """Outputs of ``model`` at ``x`` under every mask of its dropout layer and their probabilities.
 
-    Returns ``(outputs, probs)`` with ``outputs`` of shape (2^n_units, *model(x).shape): the
-    network's predictive distribution is exactly this finite mixture over masks.
+    Returns ``(outputs, probs)`` with ``outputs`` of shape ``(2^n_units, *model(x).shape)``: the
+    network's predictive distribution is exactly this finite mixture over masks: the approximate
+    predictive of paper eq. (5) with its integral over q(ω) a finite sum (chapter 4).
     """
     drop_prob = next(m.p for m in model.modules() if isinstance(m, nn.Dropout))
     masks = enumerate_masks(n_units)

@@ -52,8 +52,10 @@ def _noisy_cholesky(X, kernel, noise_variance):
 def posterior(X, y, X_star, kernel: Kernel, noise_variance: float):
     """Posterior mean and covariance of the latent ``f(X_star)`` given noisy ``y``.
 
-    ``mean = K*ᵀ (K + σ²I)⁻¹ y`` and ``cov = K** − K*ᵀ (K + σ²I)⁻¹ K*`` (R&W eq. 2.23–2.24),
-    both solved through the Cholesky factor of ``K + σ²I``.
+    ``mean = K*ᵀ (K + σ²I)⁻¹ y`` and ``cov = K** − K*ᵀ (K + σ²I)⁻¹ K*`` (R&W equations 2.23–2.24),
+    both solved through the Cholesky factor of ``K + σ²I``. For a GP the integral of the Bayesian
+    predictive, paper eq. (2), is Gaussian and exact: this is its latent part (add
+    ``noise_variance`` to ``cov`` for ``y*``; chapter 1).
     """
     X, y, noise_variance = _checked_data(X, y, noise_variance)
     X_star = _checks.finite_array("X_star", X_star, ndim=2)
@@ -68,7 +70,7 @@ def posterior(X, y, X_star, kernel: Kernel, noise_variance: float):
 
 
 def log_marginal_likelihood(X, y, kernel: Kernel, noise_variance: float) -> float:
-    """``log p(y | X) = −½ yᵀ(K + σ²I)⁻¹y − Σ log L_ii − (n/2) log 2π`` (R&W eq. 2.30)."""
+    """``log p(y | X) = −½ yᵀ(K + σ²I)⁻¹y − Σ log L_ii − (n/2) log 2π`` (R&W equation 2.30)."""
     X, y, noise_variance = _checked_data(X, y, noise_variance)
     factor = _noisy_cholesky(X, kernel, noise_variance)
     alpha = linalg.cho_solve(factor, y)

@@ -140,9 +140,9 @@ def dropout_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau:
     """Weight decay ``λ = l²·(1 − drop_prob) / (2·N·τ)`` of paper eq. (7) (chapter 5).
 
     ``1 − drop_prob`` is the paper's keep probability p. λ multiplies ``‖M‖²``, the variational
-    parameter *before* the mask, in the objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖M_i‖²``.
-    PyTorch stores ``W = p·M`` and has no ½ in ``MSELoss``: see :func:`optimizer_weight_decay`
-    for the value to hand to a torch optimiser.
+    parameter *before* the mask, in the objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖M_i‖²``
+    (paper eq. (1) with the Euclidean loss). PyTorch stores ``W = p·M`` and has no ½ in
+    ``MSELoss``: see :func:`optimizer_weight_decay` for the value to hand to a torch optimiser.
     """
     lengthscale = _checks.positive("lengthscale", lengthscale)
     keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
@@ -153,7 +153,8 @@ def dropout_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau:
 
 def precision_from_weight_decay(lengthscale: float, drop_prob: float, n_data: int,
                                 weight_decay: float) -> float:
-    """τ = ``l²·(1 − drop_prob) / (2·N·λ)``, the inverse of :func:`dropout_weight_decay`."""
+    """τ = ``l²·(1 − drop_prob) / (2·N·λ)``: paper eq. (7) (chapter 5), the inverse of
+    :func:`dropout_weight_decay`."""
     lengthscale = _checks.positive("lengthscale", lengthscale)
     keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
     n_data = _checks.positive_int("n_data", n_data)
