@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import zlib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -92,7 +94,7 @@ def load_co2(split: str = "train"):
 
 def load_california_housing():
     """California housing (20,640 × 8) through scikit-learn; target in units of $100,000."""
-    from sklearn.datasets import fetch_california_housing
+    from sklearn.datasets import fetch_california_housing, get_data_home
 
     try:
         data = fetch_california_housing()
@@ -100,5 +102,11 @@ def load_california_housing():
         raise DataError(
             f"California housing is not in scikit-learn's cache and could not be downloaded ({err}). "
             "Set SCIKIT_LEARN_DATA to a folder holding cal_housing_py3.pkz, or connect to the internet once."
+        ) from err
+    except (zlib.error, EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, TypeError) as err:
+        path = Path(get_data_home()) / "cal_housing_py3.pkz"
+        raise DataError(
+            f"{path} is corrupt: scikit-learn cannot read it ({type(err).__name__}: {err}). Delete it and run "
+            "again to download a fresh copy (or replace the copy under SCIKIT_LEARN_DATA)."
         ) from err
     return data.data, data.target, list(data.feature_names)

@@ -4,7 +4,7 @@ compares samplers that agree in distribution."""
 import torch
 from torch import nn
 
-from mcdrop.benchmark import looped_predict_mc, time_mc_prediction
+from mcdrop.benchmark import train_mode_predict_mc, time_mc_prediction
 from mcdrop.predict import mc_samples
 
 
@@ -21,7 +21,7 @@ def test_looped_sampler_changes_batchnorm_statistics_and_mc_samples_does_not():
     before = net[1].running_mean.clone()
     mc_samples(net, x, T=10, seed=0)
     assert torch.equal(net[1].running_mean, before)
-    looped_predict_mc(net, x, T=10)
+    train_mode_predict_mc(net, x, T=10)
     assert not torch.allclose(net[1].running_mean, before)
     assert net.training  # and it leaves the model in training mode
 

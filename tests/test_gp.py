@@ -90,10 +90,10 @@ def test_fitted_hyperparameters_match_sklearn_optimum():
 def test_prior_samples_have_kernel_covariance():
     X = np.linspace(-1, 1, 4)[:, None]
     kernel = _kernel(0.7, 2.0)
-    samples = gp.sample_prior(X, kernel, 200_000, seed=1)
+    samples = gp.sample_prior(X, kernel, n_draws=200_000, seed=1)
     # Entries of an empirical covariance from 2e5 draws have s.e. about 2·√(2/2e5) ≈ 0.006.
     np.testing.assert_allclose(np.cov(samples.T), kernel(X, X), atol=0.03)
-    np.testing.assert_array_equal(samples, gp.sample_prior(X, kernel, 200_000, seed=1))
+    np.testing.assert_array_equal(samples, gp.sample_prior(X, kernel, n_draws=200_000, seed=1))
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def test_bad_arguments_are_named():
     Phi, y = _problem()
     with pytest.raises(ValueError, match="prior_var"):
         vi.blr_posterior(Phi, y, 0.0, NOISE_VAR)
-    with pytest.raises(ValueError, match="noise_var"):
+    with pytest.raises(ValueError, match="noise_variance"):
         vi.blr_log_evidence(Phi, y, PRIOR_VAR, -1.0)
     with pytest.raises(ValueError, match="Phi has 40 rows but y has 39"):
         vi.blr_posterior(Phi, y[1:], PRIOR_VAR, NOISE_VAR)

@@ -1,0 +1,19 @@
+"""The one best-of-N wall-clock timer used by every timing helper (chapters 1 and 8)."""
+
+from __future__ import annotations
+
+import time
+
+from mcdrop import _checks
+
+
+def best_time(fn, repeats: int) -> float:
+    """Seconds of the fastest of ``repeats`` calls of ``fn()``, after one untimed warm-up call."""
+    repeats = _checks.positive_int("repeats", repeats)
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
