@@ -7,10 +7,12 @@ import time
 from mcdrop import _checks
 
 
-def best_time(fn, repeats: int) -> float:
-    """Seconds of the fastest of ``repeats`` calls of ``fn()``, after one untimed warm-up call."""
+def best_time(fn, repeats: int, warm_up: bool = True) -> float:
+    """Seconds of the fastest of ``repeats`` calls of ``fn()``, after one untimed warm-up call
+    unless ``warm_up`` is False (for calls too slow to repeat)."""
     repeats = _checks.positive_int("repeats", repeats)
-    fn()
+    if warm_up:
+        fn()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

@@ -40,7 +40,8 @@ def _cache_dir() -> Path:
 def paper_file(folder: str, split: str) -> Path:
     """Path of a verified copy of ``<folder>/<split>.h5`` from the paper's repository."""
     if (folder, split) not in SHA256:
-        raise ValueError(f"unknown paper data file {folder}/{split}; known: {sorted(SHA256)}")
+        raise ValueError(f"folder and split must name a known paper data file, got folder={folder!r}, "
+                         f"split={split!r}; known: {sorted(SHA256)}")
     expected = SHA256[(folder, split)]
     local_root = os.environ.get("MCDROP_DATA")
     if local_root:

@@ -70,7 +70,8 @@ def erf_network_kernel(A, B, weight_var: float = 1.0, bias_var: float = 1.0) -> 
     A_aug, B_aug = _augmented(A, B, weight_var, bias_var)
     (U, norm_a), (V, norm_b) = (_unit_rows(np.column_stack([np.sqrt(2) * X, np.ones(len(X))]))
                                 for X in (A_aug, B_aug))
-    one_minus_x = 0.5 * cdist(U, V, "sqeuclidean") + 1 / np.outer(norm_a, norm_b)
+    with np.errstate(over="ignore"):  # huge inputs: 1/(‖a'‖‖b'‖) → 0, its limit
+        one_minus_x = 0.5 * cdist(U, V, "sqeuclidean") + 1 / np.outer(norm_a, norm_b)
     return 2 / np.pi * (np.pi / 2 - 2 * np.arcsin(np.sqrt(np.clip(one_minus_x / 2, 0.0, 1.0))))
 
 

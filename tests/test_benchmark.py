@@ -1,6 +1,7 @@
 """mcdrop.benchmark: the report's looped sampler really mutates BatchNorm; the timing helper
 compares samplers that agree in distribution."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -33,3 +34,22 @@ def test_timing_helper_reports_consistent_samplers():
     assert all(result[k] > 0 for k in ("loop_s", "mc_samples_s", "dropout_free_s"))
     assert result["max_mean_gap_in_se"] < 5.0  # same predictive mean within Monte Carlo error
     assert not net.training
+
+
+def test_best_time_warms_up_once_and_keeps_the_fastest_call():
+    from mcdrop import _timing
+
+    durations = iter([5.0, 0.3, 0.1, 0.2])  # warm-up (untimed), then three timed calls
+    clock = iter([0.0, 0.3, 1.0, 1.1, 2.0, 2.2])
+    calls = []
+
+    def fn():
+        calls.append(next(durations))
+
+    original = _timing.time.perf_counter
+    _timing.time.perf_counter = lambda: next(clock)
+    try:
+        assert _timing.best_time(fn, repeats=3) == pytest.approx(0.1)
+    finally:
+        _timing.time.perf_counter = original
+    assert len(calls) == 4
