@@ -121,7 +121,7 @@ def outputs_for_all_masks(model: nn.Module, x: torch.Tensor, n_units: int):
                 except ValueError as err:
                     raise ValueError(f"n_units={n_units} does not match the dropout layer: {err}") from err
     outputs = torch.stack(outputs)
-    return outputs, mask_probabilities(masks, 1 - layer.p).to(outputs.dtype)
+    return outputs, mask_probabilities(masks, 1 - layer.p).to(outputs.dtype).to(outputs.device)
 
 
 def sample_weight_rows(mean_row, keep_prob: float, sigma: float, n_samples: int, seed=None) -> np.ndarray:

@@ -192,7 +192,7 @@ def _targets(y, samples) -> torch.Tensor:
     """``y`` checked (finite, non-empty, shape ``samples.shape[1:]``) as float64 on the samples' device."""
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu()
-    y = torch.as_tensor(_checks.finite_array("y", y, ndim=(1, 2)), device=samples.device)
+    y = torch.tensor(_checks.finite_array("y", y, ndim=(1, 2)), device=samples.device)
     if y.shape != samples.shape[1:]:
         raise ValueError(f"y has shape {tuple(y.shape)} but samples are {tuple(samples.shape)}; "
                          f"expected {tuple(samples.shape[1:])}")
