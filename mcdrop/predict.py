@@ -1,4 +1,4 @@
-"""MC dropout prediction (chapter 6, "MC dropout prediction"): paper eqs. (5)–(8).
+"""MC dropout prediction (chapter 6, "MC dropout prediction"): paper eq. (5) to paper eq. (8).
 
 ``mc_samples`` draws T weight samples ω̂_t ~ q(ω) — by default one dropout mask per pass, shared
 by all N inputs of that pass, exactly as paper eq. (6) averages ŷ(x*, ω̂_t) — and evaluates all T
