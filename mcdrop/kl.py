@@ -121,11 +121,7 @@ def dropout_row_kl_mc(m, keep_prob: float, sigma: float, n_samples: int, seed=No
     n_samples = _checks.positive_int("n_samples", n_samples)
     if not isinstance(m, torch.Tensor) or m.dim() != 1:
         raise TypeError("m must be a 1-D torch tensor")
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
+    generator = torch.Generator().manual_seed(_checks.int_seed("seed", seed))
     z = torch.bernoulli(torch.full((n_samples, 1), keep_prob, dtype=m.dtype), generator=generator)
     eps = torch.randn((n_samples, m.numel()), generator=generator, dtype=m.dtype)
     w = z * m + sigma * eps
