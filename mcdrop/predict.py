@@ -259,7 +259,7 @@ def classification_uncertainty(prob_samples, atol: float = 1e-4) -> Classificati
 
 def select_tau(samples, y, tau_grid):
     """The τ from ``tau_grid`` (absolute precisions, in units of 1/y²) with the highest mean
-    paper eq. (8) log-likelihood of ``y`` under ``samples`` (validation data), and every
+    paper eq. (8) log-likelihood of ``y`` under ``samples`` (validation data; chapter 8), and every
     candidate's score as a dict."""
     samples = _as_samples(samples)
     y = _targets(y, samples)

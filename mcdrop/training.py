@@ -150,8 +150,6 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     X = _checks.finite_array("X", X, ndim=2)
     y = _checks.finite_array("y", y, ndim=1)
     _checks.same_length("X", X, "y", y)
-    if len(y) == 0:
-        raise ValueError("X and y must hold at least one training point, got 0 rows")
     tau = _checks.positive("tau", tau)
     x_mean, x_scale = _standardise("X", X)
     y_mean, y_scale = _standardise("y", y)

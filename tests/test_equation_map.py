@@ -90,7 +90,8 @@ def test_every_paper_equation_is_labelled_once_in_the_book(number, book_markdown
 
 
 def test_every_eq_reference_names_a_label(book_markdown):
-    labels = {label for text in book_markdown.values() for label in ANY_LABEL.findall(text)}
+    # two alternatives, two groups: findall gives (dollar_label, directive_label) pairs
+    labels = {a or b for text in book_markdown.values() for a, b in ANY_LABEL.findall(text)}
     dangling = [f"{page}: {target}" for page, text in book_markdown.items()
                 for target in EQ_REFERENCE.findall(text) if target not in labels]
     assert not dangling, "{eq} references without a labelled equation:\n" + "\n".join(dangling)
