@@ -12,12 +12,13 @@ from dataclasses import fields
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from mcdrop import kl
+from mcdrop import kl, predict
 from mcdrop.models import ACTIVATIONS
 from mcdrop.training import RegressorSettings, fit_regressor
 
@@ -169,11 +170,18 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
                                                       self.predict_seed_).mean())
         return max(scores, key=scores.get), scores
 
-    def predict(self, X, return_std=False):
-        """Predictive mean (paper eq. (6)) and, with ``return_std``, the predictive std including τ⁻¹
-        (chapter 6)."""
+    def predict(self, X, return_std=False, return_cov=False):
+        """Predictive mean (paper eq. (6)); with ``return_std`` also the predictive std including
+        τ⁻¹, with ``return_cov`` the predictive covariance across the rows of ``X`` (from one
+        dropout mask per pass, shared by all rows: :func:`mcdrop.predict.predictive_covariance`)."""
         check_is_fitted(self)
+        if return_std and return_cov:
+            raise ValueError("at most one of return_std and return_cov can be requested")
         X = validate_data(self, X, dtype=np.float64, reset=False)
+        if return_cov:
+            samples = torch.as_tensor(self.fitted_.samples(X, self.n_samples, seed=self.predict_seed_))
+            mean, _ = predict.regression_moments(samples, self.tau_)
+            return mean.numpy(), predict.predictive_covariance(samples, self.tau_).numpy()
         mean, var = self.fitted_.predict(X, self.n_samples, seed=self.predict_seed_)
         return (mean, np.sqrt(var)) if return_std else mean
 

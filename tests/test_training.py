@@ -216,3 +216,23 @@ def test_degenerate_targets_and_overflowing_inputs_are_refused_with_a_reason():
         fit_regressor(X * 1e307, y, n_epochs=1, progress=False)
     with pytest.raises(ValueError, match="X must not be empty"):
         fit_regressor(np.empty((0, 3)), np.empty(0), n_epochs=1, progress=False)
+
+
+def test_predictive_covariance_across_rows():
+    """``return_cov`` gives the covariance of the per-pass function samples plus τ⁻¹I: its diagonal
+    is the squared ``return_std``, it is symmetric positive definite, and two nearby inputs, seen
+    through the same masks, are strongly correlated."""
+    X, y = _linear_data(n=60, scale=1.0)
+    model = MCDropoutRegressor(hidden_layer_sizes=(32,), drop_prob=0.2, tau=100.0, n_epochs=20, n_samples=200,
+                               random_state=0).fit(X, y)
+    X_new = np.vstack([X[:1], X[:1] + 1e-3, X[1:4]])
+    mean_cov, cov = model.predict(X_new, return_cov=True)
+    mean_std, std = model.predict(X_new, return_std=True)
+    np.testing.assert_allclose(mean_cov, mean_std, rtol=1e-12)
+    np.testing.assert_allclose(np.diag(cov), std**2, rtol=1e-10)
+    np.testing.assert_allclose(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > 0
+    model_cov = cov - np.eye(len(X_new)) / model.tau_
+    assert model_cov[0, 1] / np.sqrt(model_cov[0, 0] * model_cov[1, 1]) > 0.99
+    with pytest.raises(ValueError, match="return_std and return_cov"):
+        model.predict(X_new, return_std=True, return_cov=True)
