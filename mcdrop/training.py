@@ -44,9 +44,10 @@ class FittedRegressor:
             raise ValueError(f"X has {X.shape[1]} features but the model was trained on {len(self.x_mean)}")
         return torch.as_tensor((X - self.x_mean) / self.x_scale, dtype=torch.float32)
 
-    def samples(self, X, T: int = 100, seed=None) -> np.ndarray:
-        """``T`` MC dropout predictions in original units, shape (T, N)."""
-        draws = predict.mc_samples(self.model, self.standardise_inputs(X), T, seed=seed)[..., 0]
+    def samples(self, X, T: int = 100, seed=None, masks: str = "per-pass") -> np.ndarray:
+        """``T`` MC dropout predictions in original units, shape (T, N); ``masks`` as in
+        :func:`mcdrop.predict.mc_samples`."""
+        draws = predict.mc_samples(self.model, self.standardise_inputs(X), T, seed=seed, masks=masks)[..., 0]
         return draws.double().numpy() * self.y_scale + self.y_mean
 
     def deterministic(self, X) -> np.ndarray:
