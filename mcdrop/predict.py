@@ -31,9 +31,10 @@ def keep_mask(shape, keep_prob: float, generator: torch.Generator, dtype=torch.f
 
 def _dropout_layers(model: nn.Module):
     layers = [m for m in model.modules() if isinstance(m, _DropoutNd)]
-    unsupported = [type(m).__name__ for m in layers if type(m) is not nn.Dropout]
+    unsupported = [type(m).__name__ for m in layers if not isinstance(m, nn.Dropout)]
     if unsupported:
-        raise ValueError(f"model contains unsupported dropout layers {unsupported}; only nn.Dropout is supported")
+        raise ValueError(f"model contains unsupported dropout layers {unsupported}; only nn.Dropout and its "
+                         "subclasses (e.g. mcdrop.concrete.ConcreteDropout) are supported")
     if not layers:
         raise ValueError("model contains no nn.Dropout layer: its T passes would be identical")
     return layers
