@@ -107,20 +107,27 @@ def layer_regulariser(dropout: ConcreteDropout, weight: torch.Tensor, lengthscal
     return scale * kl / n_data
 
 
-def regulariser(model: nn.Module, lengthscale: float, tau: float, n_data: int, loss: str = "mse") -> torch.Tensor:
-    """Sum of :func:`layer_regulariser` over every :class:`ConcreteDropout` in ``model`` and the
-    ``nn.Linear`` that follows it (in module order)."""
-    total, pending = torch.zeros(()), None
+def dropout_linear_pairs(model: nn.Module):
+    """Each :class:`ConcreteDropout` in ``model`` with the ``nn.Linear`` that follows it (module order)."""
+    pairs, pending = [], None
     for module in model.modules():
         if isinstance(module, ConcreteDropout):
             if pending is not None:
                 raise ValueError("two ConcreteDropout layers follow each other without an nn.Linear between")
             pending = module
         elif isinstance(module, nn.Linear) and pending is not None:
-            total = total + layer_regulariser(pending, module.weight, lengthscale, tau, n_data, loss)
+            pairs.append((pending, module))
             pending = None
     if pending is not None:
         raise ValueError("a ConcreteDropout layer is not followed by an nn.Linear")
+    return pairs
+
+
+def regulariser(model: nn.Module, lengthscale: float, tau: float, n_data: int, loss: str = "mse") -> torch.Tensor:
+    """Sum of :func:`layer_regulariser` over :func:`dropout_linear_pairs` of ``model``."""
+    total = torch.zeros(())
+    for dropout, linear in dropout_linear_pairs(model):
+        total = total + layer_regulariser(dropout, linear.weight, lengthscale, tau, n_data, loss)
     return total
 
 

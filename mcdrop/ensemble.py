@@ -2,8 +2,8 @@
 Pritzel & Blundell, 2017), the baseline a user would pick instead of MC dropout.
 
 ``M`` networks without dropout, trained from different random initialisations (and minibatch
-orders) on the same data with the MAP objective of :func:`mcdrop.training.fit_regressor` (its
-weight decay with keep probability 1, i.e. the prior ``N(0, l⁻²I)``). The predictive is the
+orders) on the same data with the MAP objective of :func:`mcdrop.training.fit_regressor` with
+``dropout="none"`` (its weight decay with keep probability 1, i.e. the prior ``N(0, l⁻²I)``). The predictive is the
 equal-weight mixture ``(1/M) Σ_m N(y; f_m(x), τ⁻¹)`` with one FIXED precision τ in the units of
 y, handled exactly as in ``fit_regressor``; the paper's per-member heteroscedastic variance head
 and adversarial training are not used. Its mean and variance are paper eq. (6) and the variance
@@ -47,7 +47,7 @@ class DeepEnsemble:
 
 def _fit_members(X, y, member_seeds, fit_kwargs) -> list[FittedRegressor]:
     """One ``fit_regressor`` call per member; a batched trainer can replace this loop."""
-    return [fit_regressor(X, y, drop_prob=0.0, seed=seed, **fit_kwargs) for seed in member_seeds]
+    return [fit_regressor(X, y, dropout="none", seed=seed, **fit_kwargs) for seed in member_seeds]
 
 
 def fit_ensemble(X, y, *, n_members: int = 5, tau: float = 1.0, seed=None, **fit_kwargs) -> DeepEnsemble:

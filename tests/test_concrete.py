@@ -74,7 +74,7 @@ def test_drop_prob_stays_in_the_open_interval_and_the_regulariser_stays_finite()
     weight = torch.ones(3, 4)
     for logit in [-1e4, -50.0, 0.0, 50.0, 1e4]:
         layer.drop_logit.data.fill_(logit)
-        assert 0.0 < float(layer.drop_prob) < 1.0
+        assert 0.0 < float(layer.drop_prob.detach()) < 1.0
         assert 0.0 < layer.p < 1.0
         assert torch.isfinite(concrete.layer_regulariser(layer, weight, 1e-2, 1.0, 10))
 
@@ -144,3 +144,46 @@ def test_bad_arguments_are_named():
         concrete.layer_regulariser(ConcreteDropout(), torch.ones(2, 2), 1.0, 1.0, 1, loss="hinge")
     with pytest.raises(ValueError, match="not followed"):
         concrete.regulariser(nn.Sequential(nn.Linear(2, 2), ConcreteDropout()), 1.0, 1.0, 1)
+
+
+def test_learned_drop_prob_falls_as_the_data_grow():
+    """Gal, Hron & Kendall's Fig. 3 in miniature: the same toy with 20 and 2,000 points."""
+    from mcdrop import critiques
+    from mcdrop.training import fit_regressor
+
+    learned = []
+    for n in [20, 2000]:
+        X, y = critiques.toy_regression(n, seed=0)
+        fitted = fit_regressor(X, y, hidden_layer_sizes=(50,), dropout="concrete", drop_prob=0.1, tau=100.0,
+                               lengthscale=1.0, n_epochs=300, batch_size=n, lr=1e-2, seed=0, progress=False)
+        learned.append(concrete.drop_probs(fitted.model)[0])
+    assert learned[1] < learned[0] / 2 < 0.05
+
+
+def test_fit_regressor_trains_concrete_layers_with_their_regulariser_instead_of_weight_decay(monkeypatch):
+    from mcdrop import MCDropoutRegressor
+    from mcdrop.training import fit_regressor
+
+    seen = []
+    original = torch.optim.Adam
+
+    def spy(groups, lr):
+        seen.extend(groups)
+        return original(groups, lr=lr)
+
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30.0)
+    fitted = fit_regressor(X, y, hidden_layer_sizes=(4,), dropout="concrete", n_epochs=2, seed=0, progress=False)
+    layers = list(fitted.model.net)
+    assert isinstance(layers[2], ConcreteDropout)
+    weight_decays = {id(p): g["weight_decay"] for g in seen for p in g["params"]}
+    assert weight_decays[id(layers[0].weight)] > 0  # no dropout before the first layer: eq. (7) decay
+    assert weight_decays[id(layers[3].weight)] == 0.0  # after a concrete layer: the regulariser instead
+    assert weight_decays[id(layers[2].drop_logit)] == 0.0
+    assert layers[2].p != pytest.approx(0.05)  # p was trained
+    estimator = MCDropoutRegressor(hidden_layer_sizes=4, dropout="concrete", tau=1.0, n_epochs=2, random_state=0)
+    assert any(isinstance(m, ConcreteDropout) for m in estimator.fit(X, y).fitted_.model.modules())
+    with pytest.raises(ValueError, match="dropout"):
+        fit_regressor(X, y, dropout="gaussian", n_epochs=1)
+    with pytest.raises(ValueError, match="official"):
+        fit_regressor(X, y, dropout="concrete", weight_decay_convention="official", n_epochs=1)
