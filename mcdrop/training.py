@@ -232,19 +232,30 @@ def train_loop(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tens
 
 
 def fit_classifier(model: torch.nn.Module, X, y, *, n_epochs: int = 30, batch_size: int = 32, lr: float = 1e-3,
-                   weight_decay: float = 1e-4, seed=None, progress: bool = True) -> np.ndarray:
-    """Train a classifier in place on the softmax loss (τ = 1 in the paper's §4), with Adam and
-    L2 ``weight_decay``; ``X`` is a float tensor, ``y`` integer labels. Seeded runs are
-    reproducible and leave the global RNG untouched. Returns the per-epoch loss."""
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("X and y must be torch tensors")
+                   optimizer_weight_decay: float = 1e-4, seed=None, progress: bool = True) -> np.ndarray:
+    """Train a classifier in place on the softmax loss (τ = 1 in the paper's §4; chapter 9), with
+    Adam; ``optimizer_weight_decay`` is the torch optimiser's ``weight_decay`` (the gradient of
+    ``(wd/2)‖θ‖²``, as in :func:`mcdrop.kl.optimizer_weight_decay`). ``X`` is a float tensor,
+    ``y`` integer labels. Seeded runs are reproducible and leave the global RNG untouched.
+    Returns the per-epoch loss."""
+    if not isinstance(X, torch.Tensor) or not X.is_floating_point():
+        raise TypeError(f"X must be a floating-point torch tensor, got {type(X).__name__}"
+                        + (f" of dtype {X.dtype}" if isinstance(X, torch.Tensor) else ""))
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise TypeError("y must be a torch tensor of integer class labels")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    if len(X) == 0:
+        raise ValueError("X and y must hold at least one training example, got 0 rows")
+    if not torch.isfinite(X).all():
+        raise ValueError("X contains NaN or inf")
     n_epochs = _checks.positive_int("n_epochs", n_epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     lr = _checks.positive("lr", lr)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if isinstance(optimizer_weight_decay, bool) or not isinstance(optimizer_weight_decay, numbers.Real) \
+            or not (np.isfinite(optimizer_weight_decay) and optimizer_weight_decay >= 0):
+        raise ValueError(f"optimizer_weight_decay must be a finite number >= 0, got {optimizer_weight_decay!r}")
     with seeded_global_rng(seed):
-        groups = [{"params": list(model.parameters()), "weight_decay": weight_decay}]
-        return train_loop(model, X, y, torch.nn.functional.cross_entropy, groups, n_epochs, batch_size, lr, progress)
+        groups = [{"params": list(model.parameters()), "weight_decay": float(optimizer_weight_decay)}]
+        return train_loop(model, X, y.long(), torch.nn.functional.cross_entropy, groups, n_epochs, batch_size, lr,
+                          progress)
