@@ -133,7 +133,9 @@ def regulariser(model: nn.Module, lengthscale: float, tau: float, n_data: int, l
 
 def concrete_mlp(in_features: int, hidden_layer_sizes=(50,), out_features: int = 1, init_drop_prob: float = 0.1,
                  activation: str = "relu", input_dropout: bool = False, temperature: float = 0.1) -> MLP:
-    """An :class:`~mcdrop.models.MLP` whose dropout layers are :class:`ConcreteDropout`."""
+    """An :class:`~mcdrop.models.MLP` whose dropout layers are :class:`ConcreteDropout`, each starting
+    at ``init_drop_prob`` (the MLP's ``drop_prob`` attribute keeps that initial value; read the
+    learned ones with :func:`drop_probs`)."""
     init_drop_prob = _checks.probability("init_drop_prob", init_drop_prob, open_interval=True)
     model = MLP(in_features, hidden_layer_sizes, out_features, init_drop_prob, activation, input_dropout)
     model.net = nn.Sequential(*[ConcreteDropout(init_drop_prob, temperature) if isinstance(m, nn.Dropout) else m

@@ -53,8 +53,9 @@ def _fit_members(X, y, member_seeds, fit_kwargs) -> list[FittedRegressor]:
 def fit_ensemble(X, y, *, n_members: int = 5, tau: float = 1.0, seed=None, **fit_kwargs) -> DeepEnsemble:
     """Train ``n_members`` dropout-free networks from independent seeds spawned from ``seed``.
 
-    ``fit_kwargs`` go to :func:`mcdrop.training.fit_regressor` (``hidden_layer_sizes``,
-    ``lengthscale``, ``n_epochs``, ``batch_size``, ``lr``, ``activation``, ``progress``, …);
+    ``fit_kwargs`` go to :func:`mcdrop.training.fit_regressor` (``settings``, or single settings
+    such as ``hidden_layer_sizes``, ``lengthscale``, ``n_epochs``, ``batch_size``, ``lr``, and
+    ``progress``); the members are always trained with ``dropout="none"``;
     ``tau`` is the model precision in the units of ``y``.
     """
     n_members = _checks.positive_int("n_members", n_members)
