@@ -92,11 +92,11 @@ def test_regulariser_equals_gal_hron_kendall_formula():
         k = w.shape[1]
         expected += l**2 / (tau * n) * float((w**2).sum()) / (1 - p)
         expected += 2 / (tau * n) * k * (p * math.log(p) + (1 - p) * math.log(1 - p))
-    assert float(concrete.regulariser(model, l, tau, n, loss="mse")) == pytest.approx(expected, rel=1e-5)
-    assert float(concrete.regulariser(model, l, tau, n, loss="half_mse")) == pytest.approx(expected / 2, rel=1e-5)
+    assert concrete.regulariser(model, l, tau, n, loss="mse").item() == pytest.approx(expected, rel=1e-5)
+    assert concrete.regulariser(model, l, tau, n, loss="half_mse").item() == pytest.approx(expected / 2, rel=1e-5)
     # Classification: tau = 1 and no factor 2 on either term.
-    ce = float(concrete.regulariser(model, l, 1.0, n, loss="cross_entropy"))
-    assert ce == pytest.approx(float(concrete.regulariser(model, l, 1.0, n, loss="mse")) / 2, rel=1e-6)
+    ce = concrete.regulariser(model, l, 1.0, n, loss="cross_entropy").item()
+    assert ce == pytest.approx(concrete.regulariser(model, l, 1.0, n, loss="mse").item() / 2, rel=1e-6)
 
 
 def test_regulariser_is_minimised_in_p_where_its_derivative_vanishes():
@@ -107,7 +107,7 @@ def test_regulariser_is_minimised_in_p_where_its_derivative_vanishes():
     values = []
     for logit in grid:
         layer.drop_logit.data = logit.clone()
-        values.append(float(concrete.layer_regulariser(layer, weight, 1.0, 1.0, 1)))
+        values.append(concrete.layer_regulariser(layer, weight, 1.0, 1.0, 1).item())
     p = float(torch.sigmoid(grid[int(np.argmin(values))]))
     a, b = 0.5 * 10 * 0.09, 10
     assert a / (1 - p) ** 2 == pytest.approx(b * math.log((1 - p) / p), rel=1e-2)
