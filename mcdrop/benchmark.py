@@ -18,7 +18,7 @@ from mcdrop.predict import mc_samples
 
 
 def looped_predict_mc(model: nn.Module, x: torch.Tensor, T: int) -> torch.Tensor:
-    """The seed report's approach: ``model.train()`` then T separate passes; shape (T, *model(x).shape)."""
+    """The seed report's approach: ``model.train()`` then T separate passes; shape ``(T, *model(x).shape)``."""
     T = _checks.positive_int("T", T)
     model.train()
     with torch.no_grad():
@@ -36,7 +36,7 @@ def _best_time(fn, repeats):
 
 
 def time_mc_prediction(model: nn.Module, x: torch.Tensor, T: int = 100, repeats: int = 5, seed: int = 0) -> dict:
-    """Best-of-``repeats`` seconds of the looped passes, of :func:`mc_samples`, and of one
+    """Best-of-``repeats`` seconds of the looped passes, of :func:`~mcdrop.predict.mc_samples`, and of one
     dropout-free pass over the same ``T·N`` rows; plus the largest gap between the two
     samplers' per-output means, in units of its Monte Carlo standard error."""
     repeats = _checks.positive_int("repeats", repeats)

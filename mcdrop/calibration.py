@@ -1,4 +1,4 @@
-"""Calibration of Gaussian predictive distributions (chapters 7 and 8)."""
+"""Calibration of Gaussian predictive distributions (chapters 6 and 8)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def interval_coverage(mean, std, y, levels=(0.5, 0.8, 0.95)) -> np.ndarray:
 
 
 def gaussian_log_likelihood(mean, std, y) -> np.ndarray:
-    """Per-point ``log N(y; mean, std²)``: the moment-matched alternative to eq. (8)."""
+    """Per-point ``log N(y; mean, std²)``: the moment-matched alternative to paper eq. (8)
+    (chapter 6)."""
     mean, std, y = _predictions(mean, std, y)
     return stats.norm.logpdf(y, mean, std)

@@ -62,8 +62,9 @@ def fixed_mask(model: nn.Module, mask: torch.Tensor):
 def outputs_for_all_masks(model: nn.Module, x: torch.Tensor, n_units: int):
     """Outputs of ``model`` at ``x`` under every mask of its dropout layer and their probabilities.
 
-    Returns ``(outputs, probs)`` with ``outputs`` of shape (2^n_units, *model(x).shape): the
-    network's predictive distribution is exactly this finite mixture over masks.
+    Returns ``(outputs, probs)`` with ``outputs`` of shape ``(2^n_units, *model(x).shape)``: the
+    network's predictive distribution is exactly this finite mixture over masks: the approximate
+    predictive of paper eq. (5) with its integral over q(ω) a finite sum (chapter 4).
     """
     drop_prob = next(m.p for m in model.modules() if isinstance(m, nn.Dropout))
     masks = enumerate_masks(n_units)
@@ -73,7 +74,8 @@ def outputs_for_all_masks(model: nn.Module, x: torch.Tensor, n_units: int):
             with fixed_mask(model, mask):
                 outputs.append(model(x))
     outputs = torch.stack(outputs)
-    return outputs, mask_probabilities(masks, 1 - drop_prob).to(outputs.dtype)
+    # float64 masks: float32 probabilities would sum to 1 only to ~1e-7 and blur an exact mixture mean.
+    return outputs, mask_probabilities(masks.double(), 1 - drop_prob).to(outputs.dtype)
 
 
 def sample_weight_rows(mean_row, keep_prob: float, sigma: float, n_samples: int, seed=None) -> np.ndarray:

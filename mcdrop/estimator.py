@@ -28,8 +28,8 @@ _DEFAULTS = RegressorSettings()
 class MCDropoutRegressor(RegressorMixin, BaseEstimator):
     """MC dropout regression with a scikit-learn interface (chapter 6).
 
-    Trains an MLP with dropout before every hidden weight layer on the objective of paper
-    eq. (4) and predicts with T = ``n_samples`` stochastic passes (paper eq. (6)).
+    Trains an MLP with dropout before every hidden weight layer on the objective of
+    paper eq. (4) and predicts with T = ``n_samples`` stochastic passes (paper eq. (6)).
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
     weight_decay_convention : {"pytorch", "official"}, default="pytorch"
         How paper eq. (4)'s KL term becomes a decay (see :func:`mcdrop.kl.optimizer_weight_decay`).
     bias_decay : bool, default=True
-        Apply eq. (4)'s ``l²/(2Nτ)‖b‖²`` to the biases (the official code does not).
+        Apply paper eq. (4)'s ``l²/(2Nτ)‖b‖²`` to the biases (the official code does not).
     dropout : {"bernoulli", "concrete", "none"}, default="bernoulli"
         "concrete" learns every drop probability, starting from ``drop_prob`` (Concrete dropout,
         chapter 11); "none" trains without dropout.
@@ -175,14 +175,15 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         return max(scores, key=scores.get), scores
 
     def predict(self, X, return_std=False):
-        """Predictive mean (paper eq. (6)) and, with ``return_std``, the predictive std including τ⁻¹."""
+        """Predictive mean (paper eq. (6)) and, with ``return_std``, the predictive std including τ⁻¹
+        (chapter 6)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         mean, var = self.fitted_.predict(X, self.n_samples, seed=self.predict_seed_)
         return (mean, np.sqrt(var)) if return_std else mean
 
     def log_likelihood(self, X, y):
-        """Mean per-point predictive log-likelihood, paper eq. (8), in the units of ``y``."""
+        """Mean per-point predictive log-likelihood, paper eq. (8), in the units of ``y`` (chapter 6)."""
         check_is_fitted(self)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=False)
         return float(self.fitted_.log_likelihood(X, y, self.n_samples, seed=self.predict_seed_).mean())

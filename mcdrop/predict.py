@@ -1,7 +1,9 @@
-"""MC dropout prediction (chapter 6, "MC dropout prediction"): eqs. (5)–(8) of the paper.
+"""MC dropout prediction (chapter 6, "MC dropout prediction"): Monte Carlo estimates of the
+approximate predictive of paper eq. (5), its mean (paper eq. (6)) and variance, and the test
+log-likelihood of paper eq. (8); the uncertainty of classifiers (chapter 9).
 
 ``mc_samples`` draws T weight samples ω̂_t ~ q(ω) — one dropout mask per pass, shared by all
-N inputs of that pass, exactly as eq. (6) averages ŷ(x*, ω̂_t) — and evaluates all T passes in
+N inputs of that pass, exactly as paper eq. (6) averages ŷ(x*, ω̂_t) — and evaluates all T passes in
 one batched forward call (chunked to bound memory) instead of a Python loop.
 """
 
@@ -43,6 +45,9 @@ def _dropout_layers(model: nn.Module):
 def mc_samples(model: nn.Module, x: torch.Tensor, T: int, seed=None, chunk_size=None,
                enable_grad: bool = False) -> torch.Tensor:
     """``T`` stochastic forward passes of ``model`` at ``x``; shape ``(T, *model(x).shape)``.
+
+    Pass t is the network with weights ω̂_t ~ q(ω): the passes are Monte Carlo draws from the
+    approximate predictive of paper eq. (5) (chapter 6).
 
     Every ``nn.Dropout`` applies a fresh mask per pass (shared across the N rows of ``x``, so
     pass t is the network with weights ω̂_t); everything else runs in eval mode, so BatchNorm
@@ -102,8 +107,9 @@ def _as_samples(samples, name="samples"):
 
 
 def regression_moments(samples, tau: float):
-    """Predictive mean ``(1/T) Σ_t ŷ_t`` (eq. 6) and variance ``τ⁻¹ + (1/T) Σ_t ŷ_t² − mean²``
-    (the biased sample variance of the T passes plus the observation noise)."""
+    """Predictive mean ``(1/T) Σ_t ŷ_t`` (paper eq. (6), chapter 6) and variance
+    ``τ⁻¹ + (1/T) Σ_t ŷ_t² − mean²`` (the biased sample variance of the T passes plus the
+    observation noise)."""
     samples = _as_samples(samples)
     tau = _checks.positive("tau", tau)
     mean = samples.mean(dim=0)
@@ -112,7 +118,7 @@ def regression_moments(samples, tau: float):
 
 
 def regression_log_likelihood(samples, y, tau: float):
-    """Per-point predictive log-likelihood, eq. (8):
+    """Per-point predictive log-likelihood, paper eq. (8) (chapter 6):
     ``logsumexp_t(−½τ‖y − ŷ_t‖²) − log T − (D/2) log 2π + (D/2) log τ``; shape (N,)."""
     samples = _as_samples(samples)
     tau = _checks.positive("tau", tau)
@@ -137,7 +143,8 @@ class ClassificationUncertainty(NamedTuple):
 
 def classification_uncertainty(prob_samples, atol: float = 1e-4) -> ClassificationUncertainty:
     """Predictive entropy ``H[p̄]``, mutual information ``H[p̄] − (1/T) Σ_t H[p_t]`` (BALD) and
-    variation ratio ``1 − (count of the modal class)/T`` from softmax samples (T, N, C)."""
+    variation ratio ``1 − (count of the modal class)/T`` from softmax samples (T, N, C), with
+    ``p̄`` the average of the T passes, paper eq. (6) for the softmax output (chapter 9)."""
     probs = torch.as_tensor(prob_samples)
     if probs.dim() != 3:
         raise ValueError(f"prob_samples must have shape (T, N, C), got {tuple(probs.shape)}")
@@ -158,8 +165,8 @@ def classification_uncertainty(prob_samples, atol: float = 1e-4) -> Classificati
 
 
 def select_tau(samples, y, tau_grid):
-    """The τ from ``tau_grid`` with the highest mean eq. (8) log-likelihood of ``y`` under
-    ``samples`` (validation data), and every candidate's score as a dict."""
+    """The τ from ``tau_grid`` with the highest mean paper eq. (8) log-likelihood of ``y`` under
+    ``samples`` (validation data), and every candidate's score as a dict (chapter 8)."""
     scores = {float(t): float(regression_log_likelihood(samples, y, t).mean()) for t in tau_grid}
     if not scores:
         raise ValueError("tau_grid must not be empty")

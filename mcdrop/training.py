@@ -1,8 +1,9 @@
 """Training a dropout network on the paper's objective (chapter 6, "MC dropout prediction").
 
 The objective is paper eq. (4) with the Euclidean loss and Prop. 1's KL (chapter 5):
-``(1/N) Σ ½(y − ŷ)² + Σ_i λ_i ‖M_i‖² + Σ_i λ_b ‖b_i‖²`` with ``λ_i = p_i l² / (2Nτ)`` (paper
-eq. (7); ``p_i`` the keep probability of the mask on layer i's input) and ``λ_b = l²/(2Nτ)``.
+``(1/N) Σ ½(y − ŷ)² + Σ_i λ_i ‖M_i‖² + Σ_i λ_b ‖b_i‖²`` with ``λ_i = p_i l² / (2Nτ)``
+(paper eq. (7); ``p_i`` the keep probability of the mask on layer i's input) and
+``λ_b = l²/(2Nτ)``.
 PyTorch's inverted dropout stores ``W_i = p_i M_i``, so the decay handed to the optimiser is
 :func:`mcdrop.kl.optimizer_weight_decay` with ``convention="pytorch"``; ``"official"`` reproduces
 the official UCI code instead (a decay ``p²/2`` times weaker, and, with ``bias_decay=False``, no
@@ -57,12 +58,12 @@ class FittedRegressor:
         return out * self.y_scale + self.y_mean
 
     def predict(self, X, T: int = 100, seed=None):
-        """Predictive mean and variance (with τ⁻¹) in original units."""
+        """Predictive mean (paper eq. (6)) and variance (with τ⁻¹) in original units (chapter 6)."""
         mean, var = predict.regression_moments(torch.as_tensor(self.samples(X, T, seed)), self.tau)
         return mean.numpy(), var.numpy()
 
     def log_likelihood(self, X, y, T: int = 100, seed=None) -> np.ndarray:
-        """Per-point eq. (8) in original units, shape (N,)."""
+        """Per-point test log-likelihood, paper eq. (8), in original units, shape (N,) (chapter 6)."""
         y = _checks.finite_array("y", y, ndim=1)
         _checks.same_length("X", X, "y", y)
         return predict.regression_log_likelihood(self.samples(X, T, seed), y, self.tau).numpy()
@@ -84,9 +85,9 @@ DROPOUT_KINDS = ("bernoulli", "concrete", "none")
 @dataclass(frozen=True)
 class RegressorSettings:
     """Everything that defines a dropout regression network and its training, except τ and the
-    seed: the one home of these settings for :func:`fit_regressor`, :class:`mcdrop.MCDropoutRegressor`
-    and the CO2 experiment (chapter 7). Validated on construction; ``hidden_layer_sizes`` may be
-    an int (one hidden layer), as in scikit-learn.
+    seed: the one home of these settings for :func:`fit_regressor`,
+    :class:`~mcdrop.estimator.MCDropoutRegressor` and the CO2 experiment (chapter 7). Validated
+    on construction; ``hidden_layer_sizes`` may be an int (one hidden layer), as in scikit-learn.
 
     ``drop_prob`` is the DROP probability of every dropout layer (keep probability
     ``1 − drop_prob``); ``lengthscale`` the prior length-scale l of paper eq. (7);
@@ -149,12 +150,12 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     keyword, e.g. ``fit_regressor(X, y, hidden_layer_sizes=(100,), drop_prob=0.1, tau=4.0)``.
     ``tau`` is the model precision in the units of ``y``. The decay on each weight matrix is
     :func:`mcdrop.kl.optimizer_weight_decay` for the keep probability of the mask on its input
-    (``weight_decay_convention`` "pytorch": eq. (4) for the stored weights ``W = p·M``;
+    (``weight_decay_convention`` "pytorch": paper eq. (4) for the stored weights ``W = p·M``;
     "official": the official UCI code's ``p·l²/(2Nτ)`` on ``W`` with its MSE loss); ``bias_decay``
-    applies eq. (4)'s ``l²/(2Nτ)‖b‖²`` (the official code has none). With ``dropout="concrete"``
-    the loss adds :func:`mcdrop.concrete.regulariser` (``loss="half_mse"``) and the drop
-    probabilities are trained with the weights. Seeded runs are reproducible and leave the
-    global RNG untouched.
+    applies paper eq. (4)'s ``l²/(2Nτ)‖b‖²`` (the official code has none). With
+    ``dropout="concrete"`` the loss adds :func:`mcdrop.concrete.regulariser` (``loss="half_mse"``)
+    and the drop probabilities are trained with the weights. Seeded runs are reproducible and
+    leave the global RNG untouched.
     """
     unknown = sorted(set(overrides) - {f.name for f in fields(RegressorSettings)})
     if unknown:
@@ -233,11 +234,11 @@ def train_loop(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tens
 
 def fit_classifier(model: torch.nn.Module, X, y, *, n_epochs: int = 30, batch_size: int = 32, lr: float = 1e-3,
                    optimizer_weight_decay: float = 1e-4, seed=None, progress: bool = True) -> np.ndarray:
-    """Train a classifier in place on the softmax loss (τ = 1 in the paper's §4; chapter 9), with
-    Adam; ``optimizer_weight_decay`` is the torch optimiser's ``weight_decay`` (the gradient of
-    ``(wd/2)‖θ‖²``, as in :func:`mcdrop.kl.optimizer_weight_decay`). ``X`` is a float tensor,
-    ``y`` integer labels. Seeded runs are reproducible and leave the global RNG untouched.
-    Returns the per-epoch loss."""
+    """Train a classifier in place on the dropout objective of paper eq. (1) with the softmax loss
+    as E (τ = 1 in the paper's §4; chapter 9), with Adam; ``optimizer_weight_decay`` is the torch
+    optimiser's ``weight_decay`` (the gradient of ``(wd/2)‖θ‖²``, as in
+    :func:`mcdrop.kl.optimizer_weight_decay`). ``X`` is a float tensor, ``y`` integer labels.
+    Seeded runs are reproducible and leave the global RNG untouched. Returns the per-epoch loss."""
     if not isinstance(X, torch.Tensor) or not X.is_floating_point():
         raise TypeError(f"X must be a floating-point torch tensor, got {type(X).__name__}"
                         + (f" of dtype {X.dtype}" if isinstance(X, torch.Tensor) else ""))

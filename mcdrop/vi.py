@@ -29,7 +29,8 @@ def _posterior(Phi, y, prior_var, noise_var):
 
 
 def blr_posterior(Phi, y, prior_var: float, noise_var: float):
-    """Exact posterior ``N(mean, cov)`` with ``cov = (ΦᵀΦ/σ² + I/α)⁻¹``, ``mean = cov Φᵀy/σ²``."""
+    """Exact posterior ``N(mean, cov)`` with ``cov = (ΦᵀΦ/σ² + I/α)⁻¹``, ``mean = cov Φᵀy/σ²``: the
+    ``p(ω | X, Y)`` that the Bayesian predictive of paper eq. (2) integrates against (chapter 2)."""
     Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
     factor, mean = _posterior(Phi, y, prior_var, noise_var)
     cov = linalg.cho_solve(factor, np.eye(Phi.shape[1]))
@@ -38,7 +39,7 @@ def blr_posterior(Phi, y, prior_var: float, noise_var: float):
 
 def blr_log_evidence(Phi, y, prior_var: float, noise_var: float) -> float:
     """``log p(y) = log N(y; 0, αΦΦᵀ + σ²I)``, computed in the D-dimensional weight space
-    (Bishop 2006, eq. 3.86)."""
+    (Bishop 2006, equation 3.86)."""
     Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
     n, d = Phi.shape
     factor, mean = _posterior(Phi, y, prior_var, noise_var)
@@ -68,7 +69,8 @@ def _check_q(q_mean, q_cov, dim):
 
 
 def gaussian_elbo(q_mean, q_cov, Phi, y, prior_var: float, noise_var: float) -> float:
-    """Closed-form ELBO ``Σ_n E_q[log p(y_n | w)] − KL(q ‖ p(w))`` of a Gaussian ``q``.
+    """Closed-form ELBO ``Σ_n E_q[log p(y_n | w)] − KL(q ‖ p(w))`` of a Gaussian ``q``: minus the
+    objective of paper eq. (3) (chapter 2).
 
     The identity ``log p(y) = ELBO(q) + KL(q ‖ p(w | y))`` (chapter 2) holds for every q.
     """
@@ -80,7 +82,8 @@ def gaussian_elbo(q_mean, q_cov, Phi, y, prior_var: float, noise_var: float) -> 
 
 def minibatch_estimates(per_point, batch_size: int, n_batches: int, seed=None) -> np.ndarray:
     """``n_batches`` draws of ``(N/M) Σ_{i∈S} a_i`` for random subsets S of size M (no
-    replacement): unbiased estimates of ``Σ_i a_i``."""
+    replacement): unbiased estimates of ``Σ_i a_i``, as the data term of paper eq. (4) is of
+    that of paper eq. (3) (chapter 2)."""
     per_point = _checks.finite_array("per_point", per_point, ndim=1)
     batch_size = _checks.positive_int("batch_size", batch_size)
     n_batches = _checks.positive_int("n_batches", n_batches)
@@ -96,9 +99,9 @@ def minibatch_estimates(per_point, batch_size: int, n_batches: int, seed=None) -
 def fit_gaussian_vi(Phi, y, prior_var: float, noise_var: float, mean_field: bool = False,
                     n_steps: int = 4000, lr: float = 0.02, n_samples: int = 32, seed=None,
                     progress: bool = False) -> dict:
-    """Fit ``q(w) = N(m, LLᵀ)`` (or diagonal, when ``mean_field``) by Adam on the
-    reparameterised ELBO: ``w = m + Lε``, the expected log-likelihood averaged over
-    ``n_samples`` draws and the KL to the prior in closed form.
+    """Fit ``q(w) = N(m, LLᵀ)`` (or diagonal, when ``mean_field``) by minimising paper eq. (3)
+    (chapter 2) with Adam on the reparameterised ELBO (chapter 3): ``w = m + Lε``, the expected
+    log-likelihood averaged over ``n_samples`` draws and the KL to the prior in closed form.
 
     Returns ``mean``, ``cov`` (averaged over the last half of the steps) and ``elbo_history``.
     """

@@ -85,3 +85,16 @@ def test_bad_arguments_are_named():
             pass
     with pytest.raises(ValueError, match="sigma"):
         dropout.sample_weight_rows(np.zeros(2), 0.5, 0.0, 10)
+
+
+def test_mixture_over_all_masks_is_exact_in_float64():
+    """A float64 network's mixture mean equals its deterministic pass to rounding when dropout
+    precedes the last (linear) layer: the mask probabilities carry float64 precision too."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(1, 5), nn.ReLU(), nn.Dropout(0.3), nn.Linear(5, 1)).double()
+    x = torch.linspace(-2, 2, 11, dtype=torch.float64)[:, None]
+    outputs, probs = dropout.outputs_for_all_masks(net, x, n_units=5)
+    assert abs(probs.sum().item() - 1) < 1e-14
+    with torch.no_grad():
+        deterministic = net.eval()(x)
+    assert torch.allclose(torch.einsum("m,mnd->nd", probs, outputs), deterministic, rtol=0, atol=1e-12)

@@ -126,3 +126,17 @@ def test_posterior_rejects_bad_input():
         gp.posterior(X, y, X_star[:, :1], k, 0.1)
     with pytest.raises(ValueError, match="noise_variance"):
         gp.log_marginal_likelihood(X, y, k, -1.0)
+
+
+@pytest.mark.parametrize("timer", [gp.time_posterior, gp.time_cholesky])
+def test_timers_return_one_positive_time_per_size(timer):
+    times = timer([20, 40, 80], repeats=2, seed=0)
+    assert times.shape == (3,) and np.all(times > 0) and np.all(np.isfinite(times))
+
+
+@pytest.mark.parametrize("timer", [gp.time_posterior, gp.time_cholesky])
+def test_timers_reject_bad_sizes_and_repeats(timer):
+    with pytest.raises(ValueError, match="size"):
+        timer([10, 0], repeats=1)
+    with pytest.raises(ValueError, match="repeats"):
+        timer([10], repeats=0)
