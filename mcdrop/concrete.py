@@ -83,7 +83,7 @@ class ConcreteDropout(nn.Dropout):
 
 def layer_regulariser(dropout: ConcreteDropout, weight: torch.Tensor, lengthscale: float, tau: float,
                       n_data: int, loss: str = "mse") -> torch.Tensor:
-    """Concrete dropout's regulariser for one layer and the weight that follows it.
+    """Concrete dropout's regulariser for one layer and the weight that follows it (chapter 11).
 
     ``KL/N = [l²/2·‖W‖²/(1 − p) + K·(p log p + (1 − p) log(1 − p))] / N`` (paper eq. (3)'s KL per data
     point, ``K = weight.shape[1]``), scaled to the data term of the training loss: ``loss="mse"``

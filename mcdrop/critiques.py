@@ -55,7 +55,7 @@ def _blr_inputs(Phi, y, keep_prob, prior_var, noise_var):
 
 
 def dropout_blr_objective(M, Phi, y, keep_prob: float, prior_var: float, noise_var: float) -> float:
-    """Paper eq. (3) for the dropout q, up to constants in ``M``:
+    """The objective of paper eq. (3) for the dropout q (chapter 11), up to constants in ``M``:
     ``E_z[Σ_n (y_n − φ_nᵀ diag(z) M)²]/(2σ²) + p‖M‖²/(2α)``, with the KL of Proposition 1 and
     ``E_z[(y − φᵀdiag(z)M)²] = (y − pφᵀM)² + p(1 − p) Σ_j φ_j² M_j²``."""
     Phi, y, p, prior_var, noise_var = _blr_inputs(Phi, y, keep_prob, prior_var, noise_var)
@@ -76,7 +76,7 @@ def dropout_blr_fit(Phi, y, keep_prob: float, prior_var: float, noise_var: float
 def dropout_blr_predictive(Phi_star, M, keep_prob: float):
     """Mean ``pφ*ᵀM`` and variance ``p(1 − p) Σ_j φ*_j² M_j²`` of the function value ``f* = φ*ᵀw``
     under the dropout q: the moments of its 2^D-component mixture, i.e. the MC dropout predictive of
-    paper eq. (6) as T → ∞ (add σ² for ``y*``)."""
+    paper eq. (6) as T → ∞ (add σ² for ``y*``; chapter 11)."""
     Phi_star = _checks.finite_array("Phi_star", Phi_star, ndim=2)
     M = _checks.finite_array("M", M, ndim=1)
     p = _checks.probability("keep_prob", keep_prob, open_interval=True)

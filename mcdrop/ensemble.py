@@ -7,8 +7,8 @@ orders) on the same data with the MAP objective of :func:`mcdrop.training.fit_re
 equal-weight mixture ``(1/M) Σ_m N(y; f_m(x), τ⁻¹)`` with one FIXED precision τ in the units of
 y, handled exactly as in ``fit_regressor``; the paper's per-member heteroscedastic variance head
 and adversarial training are not used. Its mean and variance are paper eq. (6) and the variance
-below it with the M members in place of the T dropout passes, and its log-likelihood is paper
-eq. (8) with the members as the samples.
+below it with the M members in place of the T dropout passes, and its log-likelihood is
+paper eq. (8) with the members as the samples.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class DeepEnsemble:
         return mean.numpy(), var.numpy()
 
     def log_likelihood(self, X, y) -> np.ndarray:
-        """Per-point ``log (1/M) Σ_m N(y; f_m(x), τ⁻¹)`` (paper eq. (8) over members), shape (N,)."""
+        """Per-point ``log (1/M) Σ_m N(y; f_m(x), τ⁻¹)`` (paper eq. (8) over members; chapter 11),
+        shape (N,)."""
         y = _checks.finite_array("y", y, ndim=1)
         _checks.same_length("X", X, "y", y)
         return predict.regression_log_likelihood(self.member_predictions(X), y, self.tau).numpy()
