@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mcdrop import kl, predict
 from mcdrop.models import ACTIVATIONS
-from mcdrop.training import RegressorSettings, fit_regressor
+from mcdrop.training import DROPOUT_KINDS, RegressorSettings, fit_regressor
 
 DEFAULT_RELATIVE_TAU_GRID = (1.0, 3.0, 10.0, 30.0, 100.0)
 _DEFAULTS = RegressorSettings()
@@ -61,6 +61,9 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         How paper eq. (4)'s KL term becomes a decay (see :func:`mcdrop.kl.optimizer_weight_decay`).
     bias_decay : bool, default=True
         Apply paper eq. (4)'s ``l²/(2Nτ)‖b‖²`` to the biases (the official code does not).
+    dropout : {"bernoulli", "concrete", "none"}, default="bernoulli"
+        "concrete" learns every drop probability, starting from ``drop_prob`` (Concrete dropout,
+        chapter 11); "none" trains without dropout.
     progress : bool, default=False
         Show a tqdm progress bar while training.
 
@@ -104,6 +107,7 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         "input_dropout": ["boolean"],
         "weight_decay_convention": [StrOptions(set(kl.CONVENTIONS))],
         "bias_decay": ["boolean"],
+        "dropout": [StrOptions(set(DROPOUT_KINDS))],
         "progress": ["boolean"],
     }
 
@@ -113,7 +117,7 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
                  relative_tau_grid=DEFAULT_RELATIVE_TAU_GRID, validation_fraction=0.2, lr=_DEFAULTS.lr,
                  activation=_DEFAULTS.activation, input_dropout=_DEFAULTS.input_dropout,
                  weight_decay_convention=_DEFAULTS.weight_decay_convention, bias_decay=_DEFAULTS.bias_decay,
-                 progress=False):
+                 dropout=_DEFAULTS.dropout, progress=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.drop_prob = drop_prob
         self.lengthscale = lengthscale
@@ -129,6 +133,7 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         self.input_dropout = input_dropout
         self.weight_decay_convention = weight_decay_convention
         self.bias_decay = bias_decay
+        self.dropout = dropout
         self.progress = progress
 
     def settings(self) -> RegressorSettings:

@@ -38,7 +38,7 @@ def _dropout_layers(model: nn.Module) -> dict:
         if not isinstance(module, (_DropoutNd, nn.AlphaDropout, nn.FeatureAlphaDropout)):
             continue
         label = f"model.{name}" if name else "model"
-        if type(module) not in _ELEMENTWISE + _CHANNEL:
+        if not isinstance(module, _ELEMENTWISE + _CHANNEL):  # subclasses too (ConcreteDropout)
             raise ValueError(f"{label} is a {type(module).__name__}, which mc_samples does not know how to "
                              f"sample; supported: {[t.__name__ for t in _ELEMENTWISE + _CHANNEL]}")
         if not 0 <= module.p < 1:

@@ -7,8 +7,10 @@ The objective is paper eq. (4) with the Euclidean loss and Prop. 1's KL (chapter
 PyTorch's inverted dropout stores ``W_i = p_i M_i``, so the decay handed to the optimiser is
 :func:`mcdrop.kl.optimizer_weight_decay` with ``convention="pytorch"``; ``"official"`` reproduces
 the official UCI code instead (a decay ``p²/2`` times weaker, and, with ``bias_decay=False``, no
-decay on biases). Inputs and targets are standardised with the training statistics; τ,
-variances and log-likelihoods are read and reported in original units.
+decay on biases). ``dropout="concrete"`` learns each drop probability instead (chapter 11;
+:mod:`mcdrop.concrete`), ``dropout="none"`` trains without dropout (the members of a deep
+ensemble, :mod:`mcdrop.ensemble`). Inputs and targets are standardised with the training
+statistics; τ, variances and log-likelihoods are read and reported in original units.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mcdrop import _checks, kl, predict
+from mcdrop import _checks, concrete, kl, predict
 from mcdrop._torch_state import preserved_modes, seeded_global_rng
 from mcdrop.models import ACTIVATIONS, MLP
 
@@ -78,6 +80,9 @@ def _standardise(name: str, values):
     return mean, np.where(scale > 0, scale, 1.0)
 
 
+DROPOUT_KINDS = ("bernoulli", "concrete", "none")
+
+
 @dataclass(frozen=True)
 class RegressorSettings:
     """Everything that defines a dropout regression network and its training, except τ and the
@@ -88,7 +93,11 @@ class RegressorSettings:
     ``drop_prob`` is the DROP probability of every dropout layer (keep probability
     ``1 − drop_prob``); ``lengthscale`` the prior length-scale l of paper eq. (7);
     ``weight_decay_convention`` and ``bias_decay`` select how paper eq. (4)'s KL term is realised
-    (see :func:`mcdrop.kl.optimizer_weight_decay`).
+    (see :func:`mcdrop.kl.optimizer_weight_decay`). ``dropout`` is "bernoulli" (fixed
+    ``drop_prob``), "concrete" (:class:`mcdrop.concrete.ConcreteDropout` layers whose drop
+    probability starts at ``drop_prob`` and is learned, with their regulariser in place of the
+    decay on the weights that follow them; "pytorch" convention only) or "none" (no dropout:
+    a MAP network, ``drop_prob`` unused).
     """
 
     hidden_layer_sizes: tuple = (50,)
@@ -101,6 +110,7 @@ class RegressorSettings:
     input_dropout: bool = False
     weight_decay_convention: str = "pytorch"
     bias_decay: bool = True
+    dropout: str = "bernoulli"
 
     def __post_init__(self):
         sizes = self.hidden_layer_sizes
@@ -123,6 +133,11 @@ class RegressorSettings:
         if self.weight_decay_convention not in kl.CONVENTIONS:
             raise ValueError(f"weight_decay_convention must be one of {kl.CONVENTIONS}, "
                              f"got {self.weight_decay_convention!r}")
+        if self.dropout not in DROPOUT_KINDS:
+            raise ValueError(f"dropout must be one of {DROPOUT_KINDS}, got {self.dropout!r}")
+        if self.dropout == "concrete" and self.weight_decay_convention != "pytorch":
+            raise ValueError("dropout='concrete' uses Gal, Hron & Kendall's regulariser, which is the "
+                             "'pytorch' weight_decay_convention; got 'official'")
         for flag in ("input_dropout", "bias_decay"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise TypeError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
@@ -138,8 +153,10 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     :func:`mcdrop.kl.optimizer_weight_decay` for the keep probability of the mask on its input
     (``weight_decay_convention`` "pytorch": paper eq. (4) for the stored weights ``W = p·M``;
     "official": the official UCI code's ``p·l²/(2Nτ)`` on ``W`` with its MSE loss); ``bias_decay``
-    applies paper eq. (4)'s ``l²/(2Nτ)‖b‖²`` (the official code has none). Seeded runs are
-    reproducible and leave the global RNG untouched.
+    applies paper eq. (4)'s ``l²/(2Nτ)‖b‖²`` (the official code has none). With
+    ``dropout="concrete"`` the loss adds :func:`mcdrop.concrete.regulariser` (``loss="half_mse"``)
+    and the drop probabilities are trained with the weights. Seeded runs are reproducible and
+    leave the global RNG untouched.
     """
     unknown = sorted(set(overrides) - {f.name for f in fields(RegressorSettings)})
     if unknown:
@@ -160,16 +177,32 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     n = len(y)
     s = settings
     with seeded_global_rng(seed):
-        model = MLP(X.shape[1], s.hidden_layer_sizes, 1, s.drop_prob, s.activation, s.input_dropout)
+        model = _build_model(X.shape[1], s)
+        learned = {id(linear.weight) for _, linear in concrete.dropout_linear_pairs(model)}
         groups = [{"params": [layer.weight],
-                   "weight_decay": kl.optimizer_weight_decay(s.lengthscale, 1 - keep, n, tau_standardised,
-                                                             loss="half_mse", convention=s.weight_decay_convention)}
+                   "weight_decay": 0.0 if id(layer.weight) in learned else
+                   kl.optimizer_weight_decay(s.lengthscale, 1 - keep, n, tau_standardised,
+                                             loss="half_mse", convention=s.weight_decay_convention)}
                   for layer, keep in model.linear_layers_with_keep_prob()]
         bias_wd = kl.bias_weight_decay(s.lengthscale, n, tau_standardised, loss="half_mse") if s.bias_decay else 0.0
         groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()],
                        "weight_decay": bias_wd})
-        history = train_loop(model, inputs, targets, _half_mse, groups, s.n_epochs, s.batch_size, s.lr, progress)
+        loss_fn = _half_mse
+        if s.dropout == "concrete":
+            groups.append({"params": [d.drop_logit for d, _ in concrete.dropout_linear_pairs(model)], "weight_decay": 0.0})
+
+            def loss_fn(output, target):
+                return _half_mse(output, target) + concrete.regulariser(model, s.lengthscale, tau_standardised, n,
+                                                                        loss="half_mse")
+        history = train_loop(model, inputs, targets, loss_fn, groups, s.n_epochs, s.batch_size, s.lr, progress)
     return FittedRegressor(model, x_mean, x_scale, float(y_mean), float(y_scale), tau, history)
+
+
+def _build_model(in_features: int, s: RegressorSettings) -> MLP:
+    if s.dropout == "concrete":
+        return concrete.concrete_mlp(in_features, s.hidden_layer_sizes, 1, s.drop_prob, s.activation, s.input_dropout)
+    drop_prob = 0.0 if s.dropout == "none" else s.drop_prob
+    return MLP(in_features, s.hidden_layer_sizes, 1, drop_prob, s.activation, s.input_dropout)
 
 
 def _half_mse(output, target):
