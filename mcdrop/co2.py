@@ -28,6 +28,31 @@ class CO2Settings:
     tau: float = 10.0
     T: int = 200
 
+    def __post_init__(self):
+        """Check every field; a ValueError lists each bad field by name, a TypeError the first."""
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+            raise TypeError(f"hidden_layer_sizes must be a tuple of integers, got {sizes!r}")
+        checks = [("hidden_layer_sizes", _layer_sizes), ("drop_prob", _checks.probability)]
+        checks += [(name, _checks.positive_int) for name in ("n_epochs", "batch_size", "T")]
+        checks += [(name, _checks.positive) for name in ("lr", "lengthscale", "tau")]
+        problems = []
+        for name, check in checks:
+            try:
+                value = check(name, getattr(self, name))
+            except ValueError as err:
+                problems.append(str(err))
+                continue
+            object.__setattr__(self, name, value)
+        if problems:
+            raise ValueError("invalid CO2Settings: " + "; ".join(problems))
+
+
+def _layer_sizes(name: str, sizes) -> tuple:
+    if len(sizes) == 0:
+        raise ValueError(f"{name} must name at least one hidden layer")
+    return tuple(_checks.positive_int(f"{name} entry", h) for h in sizes)
+
 
 CPU_SETTINGS = CO2Settings()
 PAPER_SETTINGS = CO2Settings(hidden_layer_sizes=(1024,) * 5, n_epochs=117_647, T=1000)
@@ -55,6 +80,8 @@ def std_growth(std, x, near: float, far: float, width: float = 0.1) -> float:
     """Ratio of the mean predictive std within ``width`` of ``far`` to that near ``near``: > 1
     when uncertainty keeps growing between the two, ≈ 1 when it has levelled off."""
     std = _checks.finite_array("std", std, ndim=1)
+    if np.any(std <= 0):
+        raise ValueError("std must be positive everywhere (a standard deviation of 0 gives no ratio)")
     x = _checks.finite_array("x", x, ndim=1)
     _checks.same_length("std", std, "x", x)
     near_mask, far_mask = np.abs(x - near) <= width, np.abs(x - far) <= width

@@ -7,7 +7,7 @@ import pytest
 
 from mcdrop import co2, datasets, gp
 
-pytestmark = pytest.mark.skipif(not os.environ.get("MCDROP_DATA"), reason="MCDROP_DATA is not set (CI sets it)")
+needs_data = pytest.mark.skipif(not os.environ.get("MCDROP_DATA"), reason="MCDROP_DATA is not set (CI sets it)")
 FAST = co2.CO2Settings(hidden_layer_sizes=(128,) * 4, n_epochs=60)
 
 
@@ -23,6 +23,7 @@ def _model_std(fitted, X_test):
     return samples.std(axis=0)
 
 
+@needs_data
 def test_relu_uncertainty_keeps_growing_and_tanh_levels_off(data):
     X, y, X_test = data
     relu = _model_std(co2.fit_network(X, y, "relu", FAST, seed=0), X_test)
@@ -33,6 +34,7 @@ def test_relu_uncertainty_keeps_growing_and_tanh_levels_off(data):
     assert relu[-1] > 2 * relu[0]  # grows away from the data
 
 
+@needs_data
 def test_gp_reverts_to_its_prior(data):
     X, y, X_test = data
     kernel, hyper = co2.fit_gp(X, y, seed=0)
@@ -45,3 +47,41 @@ def test_gp_reverts_to_its_prior(data):
 def test_std_growth_rejects_empty_windows():
     with pytest.raises(ValueError, match="within width"):
         co2.std_growth(np.ones(3), np.array([0.0, 1.0, 2.0]), near=5.0, far=1.0)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("T", -5), ("T", 0), ("drop_prob", 2.0), ("drop_prob", -0.1), ("n_epochs", 0), ("batch_size", -1),
+    ("lr", 0.0), ("lengthscale", float("nan")), ("tau", -1.0), ("hidden_layer_sizes", ()),
+    ("hidden_layer_sizes", (64, 0)),
+])
+def test_settings_reject_bad_values_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        co2.CO2Settings(**{field: value})
+
+
+def test_settings_name_every_bad_field():
+    with pytest.raises(ValueError, match="drop_prob") as err:
+        co2.CO2Settings(T=-5, drop_prob=2.0)
+    assert "T must be >= 1, got -5" in str(err.value)
+
+
+@pytest.mark.parametrize("field, value", [("T", 2.5), ("hidden_layer_sizes", "256"), ("lr", "fast")])
+def test_settings_reject_wrong_types(field, value):
+    with pytest.raises(TypeError, match=field):
+        co2.CO2Settings(**{field: value})
+
+
+def test_settings_store_sizes_as_a_tuple():
+    assert co2.CO2Settings(hidden_layer_sizes=[8, 8]).hidden_layer_sizes == (8, 8)
+
+
+@pytest.mark.parametrize("bad", [[1.0, 0.0, 1.0], [1.0, -1.0, 1.0], [1.0, np.nan, 1.0], [1.0, np.inf, 1.0]])
+def test_std_growth_rejects_non_positive_or_non_finite_std(bad):
+    with pytest.raises(ValueError, match="std"):
+        co2.std_growth(np.array(bad), np.array([0.0, 1.0, 2.0]), near=0.0, far=2.0)
+
+
+def test_std_growth_is_the_ratio_of_window_means():
+    x = np.linspace(0.0, 2.0, 21)
+    std = 1.0 + x  # mean over |x| <= 0.15 is 1.05, over |x - 2| <= 0.15 is 2.95
+    assert co2.std_growth(std, x, near=0.0, far=2.0, width=0.15) == pytest.approx(2.95 / 1.05)
