@@ -121,7 +121,11 @@ def dropout_row_kl_mc(m, keep_prob: float, sigma: float, n_samples: int, seed=No
     n_samples = _checks.positive_int("n_samples", n_samples)
     if not isinstance(m, torch.Tensor) or m.dim() != 1:
         raise TypeError("m must be a 1-D torch tensor")
-    generator = torch.Generator().manual_seed(0 if seed is None else seed)
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
     z = torch.bernoulli(torch.full((n_samples, 1), keep_prob, dtype=m.dtype), generator=generator)
     eps = torch.randn((n_samples, m.numel()), generator=generator, dtype=m.dtype)
     w = z * m + sigma * eps
@@ -133,11 +137,12 @@ def dropout_row_kl_mc(m, keep_prob: float, sigma: float, n_samples: int, seed=No
 
 
 def dropout_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau: float) -> float:
-    """Weight decay ``λ = l²·(1 − drop_prob) / (2·N·τ)`` of the paper's eq. (7).
+    """Weight decay ``λ = l²·(1 − drop_prob) / (2·N·τ)`` of paper eq. (7) (chapter 5).
 
-    ``1 − drop_prob`` is the paper's keep probability p. λ multiplies ``‖W‖²`` in the
-    objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖W_i‖²`` (the ½ matters: see
-    :func:`optimizer_weight_decay` for the value to hand to a PyTorch optimiser).
+    ``1 − drop_prob`` is the paper's keep probability p. λ multiplies ``‖M‖²``, the variational
+    parameter *before* the mask, in the objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖M_i‖²``.
+    PyTorch stores ``W = p·M`` and has no ½ in ``MSELoss``: see :func:`optimizer_weight_decay`
+    for the value to hand to a torch optimiser.
     """
     lengthscale = _checks.positive("lengthscale", lengthscale)
     keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
@@ -156,20 +161,51 @@ def precision_from_weight_decay(lengthscale: float, drop_prob: float, n_data: in
     return lengthscale**2 * keep_prob / (2 * n_data * weight_decay)
 
 
-def optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau: float,
-                           loss: str = "mse", n_outputs: int = 1) -> float:
-    """The ``weight_decay`` argument of a torch optimiser that realises eq. (7).
+CONVENTIONS = ("pytorch", "official")
 
-    A torch optimiser's ``weight_decay=wd`` adds ``wd·W`` to the gradient, i.e. the gradient of
-    ``(wd/2)‖W‖²``. With ``loss="half_mse"`` (``½·MSELoss``, the paper's ½‖y − ŷ‖² for one
-    output) the objective is the paper's, so ``wd = 2λ``. ``torch.nn.MSELoss`` has no ½ and
-    averages over the ``n_outputs`` columns too, so it is ``2/D`` times the paper's data term
-    and the whole objective must be scaled alike: ``wd = 4λ/D``.
-    """
-    lam = dropout_weight_decay(lengthscale, drop_prob, n_data, tau)
+
+def _loss_scale(loss: str, n_outputs) -> float:
+    """How many times the paper's data term ``(1/N) Σ ½‖y − ŷ‖²`` a torch loss is, inverted:
+    the factor that turns a coefficient λ of ``λ‖W‖²`` into the optimiser's ``weight_decay``."""
     n_outputs = _checks.positive_int("n_outputs", n_outputs)
     if loss == "half_mse":
-        return 2 * lam / n_outputs
+        return 2 / n_outputs
     if loss == "mse":
-        return 4 * lam / n_outputs
+        return 4 / n_outputs
     raise ValueError(f"loss must be 'mse' or 'half_mse', got {loss!r}")
+
+
+def optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau: float,
+                           loss: str = "mse", n_outputs: int = 1, convention: str = "pytorch") -> float:
+    """The ``weight_decay`` of a torch optimiser for the weights after a dropout layer (chapter 5).
+
+    Implements the KL term of paper eq. (4) with the weight decay of paper eq. (7),
+    ``λ_M = p·l²/(2Nτ)`` on ``‖M‖²`` (p the keep probability). A torch optimiser's
+    ``weight_decay=wd`` adds ``wd·W`` to the gradient, the gradient of ``(wd/2)‖W‖²``.
+
+    ``convention="pytorch"`` (default): ``nn.Dropout`` is *inverted* dropout, so the weight it
+    stores is ``W = p·M`` and ``λ_M‖M‖² = l²/(2pNτ)·‖W‖²``. With ``loss="half_mse"``
+    (``½·MSELoss``, the paper's ½‖y − ŷ‖² averaged over ``n_outputs`` columns) ``wd = 2λ_W/D``;
+    ``torch.nn.MSELoss`` has no ½, so ``wd = 4λ_W/D``.
+
+    ``convention="official"``: what the paper's official (Keras) UCI code does: ``MSELoss`` plus
+    ``reg·‖W‖²`` with ``reg = p·l²/(2Nτ)`` on the stored inverted-dropout weights, i.e.
+    ``wd = 2·reg`` for ``"mse"`` and ``reg`` for ``"half_mse"`` (``n_outputs`` does not enter:
+    Keras's loss averages over outputs too). It is ``p²/2`` times the pytorch value.
+    """
+    lam_m = dropout_weight_decay(lengthscale, drop_prob, n_data, tau)
+    scale = _loss_scale(loss, n_outputs)
+    if convention == "pytorch":
+        return scale * lam_m / (1 - drop_prob) ** 2
+    if convention == "official":
+        return (2 if loss == "mse" else 1) * lam_m
+    raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
+def bias_weight_decay(lengthscale: float, n_data: int, tau: float, loss: str = "mse", n_outputs: int = 1) -> float:
+    """The torch ``weight_decay`` for the biases: paper eq. (4)'s ``l²/(2Nτ)·‖m‖²`` (chapter 5).
+
+    Biases are not multiplied by a dropout mask, so no keep probability enters; the loss
+    convention is that of :func:`optimizer_weight_decay`.
+    """
+    return _loss_scale(loss, n_outputs) * dropout_weight_decay(lengthscale, 0.0, n_data, tau)

@@ -111,17 +111,19 @@ def test_weight_decay_round_trip(lengthscale, drop_prob, n_data, tau):
     assert kl.precision_from_weight_decay(lengthscale, drop_prob, n_data, lam) == pytest.approx(tau, rel=1e-9)
 
 
+@pytest.mark.parametrize("drop_prob", [0.0, 0.1, 0.5])
 @pytest.mark.parametrize("loss,n_outputs", [("mse", 1), ("mse", 3), ("half_mse", 1), ("half_mse", 2)])
-def test_optimizer_weight_decay_realises_the_paper_objective(loss, n_outputs):
-    """One torch SGD step with the returned weight_decay moves the weights along the gradient
-    of the paper's objective (1/N)Σ½‖y − ŷ‖² + λ‖W‖², scaled by the loss's fixed factor."""
+def test_optimizer_weight_decay_realises_the_paper_objective_for_stored_weights(loss, n_outputs, drop_prob):
+    """One torch SGD step with the returned weight_decay moves the stored weights W = p·M along the
+    gradient of the paper's objective (1/N)Σ½‖y − ŷ‖² + λ‖M‖², scaled by the loss's fixed factor."""
     torch.manual_seed(0)
-    n, lengthscale, drop_prob, tau = 64, 0.5, 0.2, 3.0
+    n, lengthscale, tau = 64, 0.5, 3.0
+    keep = 1 - drop_prob
     x, y = torch.randn(n, 4, dtype=torch.float64), torch.randn(n, n_outputs, dtype=torch.float64)
     layer = torch.nn.Linear(4, n_outputs, bias=False).double()
     lam = kl.dropout_weight_decay(lengthscale, drop_prob, n, tau)
     W = layer.weight.detach().clone().requires_grad_(True)
-    paper = 0.5 * ((y - x @ W.T) ** 2).sum() / n + lam * (W**2).sum()
+    paper = 0.5 * ((y - x @ W.T) ** 2).sum() / n + lam * ((W / keep) ** 2).sum()
     paper.backward()
     mse = torch.nn.functional.mse_loss(layer(x), y)
     data_loss = mse if loss == "mse" else 0.5 * mse
@@ -131,6 +133,33 @@ def test_optimizer_weight_decay_realises_the_paper_objective(loss, n_outputs):
     optimizer.step()
     scale = (2.0 if loss == "mse" else 1.0) / n_outputs
     torch.testing.assert_close(W.detach() - layer.weight.detach(), scale * W.grad)
+
+
+@pytest.mark.parametrize("loss", ["mse", "half_mse"])
+def test_official_convention_is_the_keras_objective(loss):
+    """The official code minimises MSE + reg·‖W‖² with reg = p·l²/(2Nτ) on the stored weights."""
+    torch.manual_seed(1)
+    n, lengthscale, drop_prob, tau = 50, 0.1, 0.05, 0.5
+    x, y = torch.randn(n, 3, dtype=torch.float64), torch.randn(n, 1, dtype=torch.float64)
+    layer = torch.nn.Linear(3, 1, bias=False).double()
+    reg = (1 - drop_prob) * lengthscale**2 / (2 * n * tau)
+    W = layer.weight.detach().clone().requires_grad_(True)
+    (((y - x @ W.T) ** 2).mean() + reg * (W**2).sum()).backward()
+    mse = torch.nn.functional.mse_loss(layer(x), y)
+    wd = kl.optimizer_weight_decay(lengthscale, drop_prob, n, tau, loss=loss, convention="official")
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0, weight_decay=wd)
+    (mse if loss == "mse" else 0.5 * mse).backward()
+    optimizer.step()
+    torch.testing.assert_close(W.detach() - layer.weight.detach(), (1.0 if loss == "mse" else 0.5) * W.grad)
+
+
+def test_bias_weight_decay_is_eq4_bias_term():
+    n, lengthscale, tau = 40, 0.3, 2.0
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    (lengthscale**2 / (2 * n * tau) * (b**2).sum()).backward()
+    wd = kl.bias_weight_decay(lengthscale, n, tau, loss="half_mse")
+    torch.testing.assert_close(wd * b.detach(), b.grad)
+    assert kl.bias_weight_decay(lengthscale, n, tau, loss="mse", n_outputs=2) == pytest.approx(wd)
 
 
 def test_bad_arguments_are_named():
@@ -153,3 +182,7 @@ def test_bad_arguments_are_named():
         kl.mixture_kl_limit([1.0], np.zeros((1, 3)), eye[None])
     with pytest.raises(ValueError, match="loss"):
         kl.optimizer_weight_decay(1.0, 0.1, 10, 1.0, loss="l1")
+    with pytest.raises(ValueError, match="convention"):
+        kl.optimizer_weight_decay(1.0, 0.1, 10, 1.0, convention="keras")
+    with pytest.raises(ValueError, match="tau"):
+        kl.bias_weight_decay(1.0, 10, -1.0)
