@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
 
-from mcdrop import _checks, gp
-from mcdrop.training import FittedRegressor, fit_regressor
+from mcdrop import _checks, gp, kl
+from mcdrop._torch_state import seeded_global_rng
+from mcdrop.models import MLP
+from mcdrop.training import FittedRegressor, RegressorSettings, fit_regressor
 
 
 @dataclass(frozen=True)
@@ -29,29 +32,16 @@ class CO2Settings:
     T: int = 200
 
     def __post_init__(self):
-        """Check every field; a ValueError lists each bad field by name, a TypeError the first."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-            raise TypeError(f"hidden_layer_sizes must be a tuple of integers, got {sizes!r}")
-        checks = [("hidden_layer_sizes", _layer_sizes), ("drop_prob", _checks.probability)]
-        checks += [(name, _checks.positive_int) for name in ("n_epochs", "batch_size", "T")]
-        checks += [(name, _checks.positive) for name in ("lr", "lengthscale", "tau")]
-        problems = []
-        for name, check in checks:
-            try:
-                value = check(name, getattr(self, name))
-            except ValueError as err:
-                problems.append(str(err))
-                continue
-            object.__setattr__(self, name, value)
-        if problems:
-            raise ValueError("invalid CO2Settings: " + "; ".join(problems))
+        """Validate: the network and training fields as :class:`~mcdrop.training.RegressorSettings`
+        does (each error names its field), then ``tau`` and ``T``."""
+        object.__setattr__(self, "hidden_layer_sizes", self.regressor_settings().hidden_layer_sizes)
+        _checks.positive("tau", self.tau)
+        _checks.positive_int("T", self.T)
 
-
-def _layer_sizes(name: str, sizes) -> tuple:
-    if len(sizes) == 0:
-        raise ValueError(f"{name} must name at least one hidden layer")
-    return tuple(_checks.positive_int(f"{name} entry", h) for h in sizes)
+    def regressor_settings(self, activation: str = "relu") -> RegressorSettings:
+        """The network and training fields as the settings of :func:`~mcdrop.training.fit_regressor`."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("tau", "T")}
+        return RegressorSettings(**fields, activation=activation)
 
 
 CPU_SETTINGS = CO2Settings()
@@ -61,8 +51,8 @@ PAPER_SETTINGS = CO2Settings(hidden_layer_sizes=(1024,) * 5, n_epochs=117_647, T
 def fit_network(X, y, activation: str, settings: CO2Settings = CPU_SETTINGS, seed=None,
                 progress: bool = False) -> FittedRegressor:
     """Train one dropout network of Fig. 2 (``activation`` "relu" or "tanh")."""
-    kwargs = {k: v for k, v in asdict(settings).items() if k != "T"}
-    return fit_regressor(X, y, activation=activation, seed=seed, progress=progress, **kwargs)
+    return fit_regressor(X, y, settings.regressor_settings(activation), tau=settings.tau, seed=seed,
+                         progress=progress)
 
 
 def fit_gp(X, y, seed=None):
@@ -88,3 +78,96 @@ def std_growth(std, x, near: float, far: float, width: float = 0.1) -> float:
     if not near_mask.any() or not far_mask.any():
         raise ValueError("x has no points within width of near or far")
     return float(std[far_mask].mean() / std[near_mask].mean())
+
+
+class ResumableFit:
+    """Train one CO2 network of Fig. 2 in resumable chunks, for the long run behind the stored
+    paper-fidelity panels of chapter 7 (``benchmarks/co2_paper_fidelity.py``).
+
+    The objective and weight decay are those of :func:`~mcdrop.training.fit_regressor` (paper
+    eq. (4) with the decay of paper eq. (7) on PyTorch's stored weights, eq. (4)'s bias decay,
+    half-MSE loss); the data files are already standardised, so the network sees ``X`` and ``y``
+    as given. Adam's step size follows the paper's "inv" policy, ``lr·(1 + lr_decay·t)^(−1/4)``
+    after ``t`` steps (``lr_decay = 0``: constant). :meth:`state_dict` holds everything a resumed
+    run needs to continue exactly where it stopped (model, optimiser, RNG, epoch, loss history).
+    """
+
+    def __init__(self, X, y, settings: CO2Settings, activation: str = "relu", seed: int = 0,
+                 lr_decay: float = 0.0):
+        X = _checks.finite_array("X", X, ndim=2)
+        y = _checks.finite_array("y", y, ndim=1)
+        _checks.same_length("X", X, "y", y)
+        if lr_decay < 0 or not np.isfinite(lr_decay):
+            raise ValueError(f"lr_decay must be a finite number >= 0, got {lr_decay}")
+        self.settings, self.activation, self.seed, self.lr_decay = settings, activation, int(seed), float(lr_decay)
+        s = settings.regressor_settings(activation)
+        self.inputs = torch.as_tensor(X, dtype=torch.float32)
+        self.targets = torch.as_tensor(y, dtype=torch.float32)[:, None]
+        n = len(y)
+        with seeded_global_rng(seed):
+            self.model = MLP(X.shape[1], s.hidden_layer_sizes, 1, s.drop_prob, s.activation, s.input_dropout)
+            self.rng_state = torch.get_rng_state()
+        layers = list(self.model.linear_layers_with_keep_prob())
+        groups = [{"params": [layer.weight], "weight_decay": kl.optimizer_weight_decay(
+            s.lengthscale, 1 - keep, n, settings.tau, loss="half_mse", convention=s.weight_decay_convention)}
+            for layer, keep in layers]
+        groups.append({"params": [layer.bias for layer, _ in layers],
+                       "weight_decay": kl.bias_weight_decay(s.lengthscale, n, settings.tau, loss="half_mse")})
+        self.optimizer = torch.optim.Adam(groups, lr=s.lr)
+        self.epoch, self.history, self.steps = 0, [], 0
+
+    def train(self, n_epochs: int) -> None:
+        """Run ``n_epochs`` more epochs (shuffled minibatches of ``settings.batch_size``)."""
+        n_epochs = _checks.positive_int("n_epochs", n_epochs)
+        n, size = len(self.inputs), self.settings.batch_size
+        with torch.random.fork_rng():
+            torch.set_rng_state(self.rng_state)
+            self.model.train()
+            for _ in range(n_epochs):
+                order, total = torch.randperm(n), 0.0
+                for start in range(0, n, size):
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = self.settings.lr * (1 + self.lr_decay * self.steps) ** -0.25
+                    batch = order[start:start + size]
+                    loss = 0.5 * torch.nn.functional.mse_loss(self.model(self.inputs[batch]), self.targets[batch])
+                    self.optimizer.zero_grad()
+                    loss.backward()
+                    self.optimizer.step()
+                    self.steps += 1
+                    total += loss.item() * len(batch)
+                self.history.append(total / n)
+                self.epoch += 1
+            self.model.eval()
+            self.rng_state = torch.get_rng_state()
+
+    def fitted(self) -> FittedRegressor:
+        """The network as a :class:`~mcdrop.training.FittedRegressor` (identity standardisation)."""
+        return FittedRegressor(self.model, np.zeros(1), np.ones(1), 0.0, 1.0, self.settings.tau,
+                               np.asarray(self.history))
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "rng_state": self.rng_state, "epoch": self.epoch, "steps": self.steps,
+                "history": list(self.history), "settings": asdict(self.settings),
+                "activation": self.activation, "seed": self.seed, "lr_decay": self.lr_decay}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state``; refuses a state saved under other settings."""
+        mine = {"settings": asdict(self.settings), "activation": self.activation, "seed": self.seed,
+                "lr_decay": self.lr_decay}
+        theirs = {key: state[key] for key in mine}
+        theirs["settings"]["hidden_layer_sizes"] = tuple(theirs["settings"]["hidden_layer_sizes"])
+        if theirs != mine:
+            raise ValueError(f"state was saved under {theirs}, not {mine}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng_state = state["rng_state"]
+        self.epoch, self.steps, self.history = state["epoch"], state["steps"], list(state["history"])
+
+
+def grid_summary(fitted: FittedRegressor, X, T: int, seed=None) -> dict:
+    """Mean and std of ``T`` MC dropout passes at ``X`` and the deterministic (weight-averaging)
+    prediction, as float lists: the numbers a Fig. 2 panel draws."""
+    samples = fitted.samples(X, T, seed=seed)
+    columns = {"mc_mean": samples.mean(0), "mc_std": samples.std(0), "deterministic": fitted.deterministic(X)}
+    return {name: np.round(values, 6).tolist() for name, values in columns.items()}
