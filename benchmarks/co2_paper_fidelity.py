@@ -78,17 +78,19 @@ def main(argv=None):
     X, y = datasets.load_co2("train")
     X_grid, _ = datasets.load_co2("test")
     run = co2.ResumableFit(X, y, settings, args.activation, seed=args.seed, lr_decay=args.lr_decay)
-    elapsed_before = 0.0
+    elapsed_before, revisions = 0.0, []
     if args.checkpoint.exists():
         state = torch.load(args.checkpoint, weights_only=False)
         run.load_state_dict(state)
-        elapsed_before = state["wall_s"]
+        elapsed_before, revisions = state["wall_s"], state["revisions"]
+    head, dirty = git_revision()  # read before training: the code this invocation runs
+    revisions.append({"git_revision": head, "uncommitted_changes_in_code": dirty, "from_epoch": run.epoch})
         print(f"resumed at epoch {run.epoch} after {elapsed_before:.0f} s", flush=True)
     start = time.perf_counter()
     while run.epoch < args.epochs:
         run.train(min(args.checkpoint_every, args.epochs - run.epoch))
         wall = elapsed_before + time.perf_counter() - start
-        state = run.state_dict() | {"wall_s": wall}
+        state = run.state_dict() | {"wall_s": wall, "revisions": revisions}
         args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         torch.save(state, args.checkpoint.with_suffix(".tmp"))
         os.replace(args.checkpoint.with_suffix(".tmp"), args.checkpoint)
@@ -101,7 +103,6 @@ def main(argv=None):
     wall = elapsed_before + time.perf_counter() - start
     det, mc = train_rmse(run, X, y, T=args.T, seed=args.seed)
     fitted = run.fitted()
-    head, dirty = git_revision()
     result = {
         "settings": {**vars(args), "checkpoint": str(args.checkpoint), "out": str(args.out),
                      "hidden": list(args.hidden), "deadline_s": None if np.isinf(args.deadline_s) else args.deadline_s},
@@ -112,8 +113,9 @@ def main(argv=None):
         "fingerprint_losses": run.history[:FINGERPRINT_EPOCHS],
         "history_every_100": run.history[::100],
         "provenance": {
-            "command": " ".join([Path(sys.executable).name, *sys.argv]), "git_revision": head,
-            "uncommitted_changes_in_code": dirty, "python": platform.python_version(),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]), "git_revision": revisions[0]["git_revision"],
+            "uncommitted_changes_in_code": any(r["uncommitted_changes_in_code"] for r in revisions),
+            "invocations": revisions, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": np.__version__, "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "wall_s_training": wall,
