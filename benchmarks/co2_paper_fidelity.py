@@ -83,9 +83,9 @@ def main(argv=None):
         state = torch.load(args.checkpoint, weights_only=False)
         run.load_state_dict(state)
         elapsed_before, revisions = state["wall_s"], state["revisions"]
+        print(f"resumed at epoch {run.epoch} after {elapsed_before:.0f} s", flush=True)
     head, dirty = git_revision()  # read before training: the code this invocation runs
     revisions.append({"git_revision": head, "uncommitted_changes_in_code": dirty, "from_epoch": run.epoch})
-        print(f"resumed at epoch {run.epoch} after {elapsed_before:.0f} s", flush=True)
     start = time.perf_counter()
     while run.epoch < args.epochs:
         run.train(min(args.checkpoint_every, args.epochs - run.epoch))
