@@ -7,7 +7,9 @@ argument away. The paper used SGD with a decaying learning rate; both settings h
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -171,3 +173,42 @@ def grid_summary(fitted: FittedRegressor, X, T: int, seed=None) -> dict:
     samples = fitted.samples(X, T, seed=seed)
     columns = {"mc_mean": samples.mean(0), "mc_std": samples.std(0), "deterministic": fitted.deterministic(X)}
     return {name: np.round(values, 6).tolist() for name, values in columns.items()}
+
+
+def dominant_period(x, y, oversample: int = 16) -> float:
+    """Period, in the units of ``x``, of the strongest non-constant Fourier component of ``y``
+    sampled on the evenly spaced ``x`` (periodogram zero-padded ``oversample`` times)."""
+    x = _checks.finite_array("x", x, ndim=1)
+    y = _checks.finite_array("y", y, ndim=1)
+    _checks.same_length("x", x, "y", y)
+    oversample = _checks.positive_int("oversample", oversample)
+    steps = np.diff(x)
+    if len(x) < 4 or steps[0] <= 0 or not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
+        raise ValueError("x must hold at least 4 increasing, evenly spaced points")
+    n_fft = oversample * len(y)
+    power = np.abs(np.fft.rfft(y - y.mean(), n=n_fft)) ** 2
+    frequencies = np.fft.rfftfreq(n_fft, d=steps[0])
+    return float(1.0 / frequencies[1 + np.argmax(power[1:])])
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "co2"
+_PANEL_COLUMNS = ("mc_mean", "mc_std", "deterministic")
+
+
+def load_long_run(path) -> dict:
+    """A result file of ``benchmarks/co2_paper_fidelity.py`` (stored Fig. 2 panels, chapter 7),
+    with ``train``/``grid`` columns and ``grid_x`` as float arrays; refuses a file whose columns
+    are missing or disagree in length."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path {path} is not a file; run benchmarks/co2_paper_fidelity.py to produce it")
+    run = json.loads(path.read_text())
+    run["grid_x"] = np.asarray(run["grid_x"], dtype=float)
+    for part, length in (("train", None), ("grid", len(run["grid_x"]))):
+        if set(run[part]) != set(_PANEL_COLUMNS):
+            raise ValueError(f"{path}: {part} must hold the columns {_PANEL_COLUMNS}, got {sorted(run[part])}")
+        run[part] = {name: np.asarray(values, dtype=float) for name, values in run[part].items()}
+        lengths = {len(values) for values in run[part].values()} | ({length} if length else set())
+        if len(lengths) != 1:
+            raise ValueError(f"{path}: the {part} columns disagree in length {sorted(lengths)}")
+    return run

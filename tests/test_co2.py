@@ -86,3 +86,16 @@ def test_std_growth_is_the_ratio_of_window_means():
     x = np.linspace(0.0, 2.0, 21)
     std = 1.0 + x  # mean over |x| <= 0.15 is 1.05, over |x - 2| <= 0.15 is 2.95
     assert co2.std_growth(std, x, near=0.0, far=2.0, width=0.15) == pytest.approx(2.95 / 1.05)
+
+
+@pytest.mark.parametrize("period", [0.153, 0.5, 1.3])
+def test_dominant_period_recovers_a_sine_under_a_trend(period):
+    x = np.linspace(-1.73, 1.73, 272)
+    y = np.sin(2 * np.pi * x / period + 0.4) + 0.3 * x  # the linear trend is weaker than the sine
+    assert co2.dominant_period(x, y) == pytest.approx(period, rel=0.02)
+
+
+@pytest.mark.parametrize("x", [np.array([0.0, 1.0, 3.0, 4.0]), np.array([2.0, 1.0, 0.0, -1.0]), np.zeros(4)])
+def test_dominant_period_needs_increasing_even_spacing(x):
+    with pytest.raises(ValueError, match="evenly spaced"):
+        co2.dominant_period(x, np.ones(4))
