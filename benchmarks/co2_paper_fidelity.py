@@ -51,11 +51,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def settings_from(args) -> co2.CO2Settings:
-    return co2.CO2Settings(hidden_layer_sizes=tuple(args.hidden), drop_prob=args.drop_prob, n_epochs=args.epochs,
-                           batch_size=args.batch_size, lr=args.lr, lengthscale=args.lengthscale, tau=args.tau, T=args.T)
-
-
 def train_rmse(run, X, y, T=100, seed=0):
     fitted = run.fitted()
     det = np.sqrt(np.mean((fitted.deterministic(X) - y) ** 2))
@@ -74,7 +69,7 @@ def git_revision():
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    settings = settings_from(args)
+    settings = co2.long_run_settings(vars(args))
     X, y = datasets.load_co2("train")
     X_grid, _ = datasets.load_co2("test")
     run = co2.ResumableFit(X, y, settings, args.activation, seed=args.seed, lr_decay=args.lr_decay)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from mcdrop import _checks, gp, kl
-from mcdrop._torch_state import seeded_global_rng
-from mcdrop.models import MLP
+from mcdrop._torch_state import preserved_modes, seeded_global_rng
+from mcdrop.models import ACTIVATIONS, MLP
 from mcdrop.training import FittedRegressor, RegressorSettings, fit_regressor
 
 
@@ -167,6 +167,15 @@ class ResumableFit:
         self.epoch, self.steps, self.history = state["epoch"], state["steps"], list(state["history"])
 
 
+def long_run_settings(options: dict) -> CO2Settings:
+    """The :class:`CO2Settings` of a long run from its command-line options (the ``settings`` of a
+    stored result file): ``hidden``, ``drop_prob``, ``epochs``, ``batch_size``, ``lr``,
+    ``lengthscale``, ``tau`` and ``T``."""
+    return CO2Settings(hidden_layer_sizes=tuple(options["hidden"]), drop_prob=options["drop_prob"],
+                       n_epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"],
+                       lengthscale=options["lengthscale"], tau=options["tau"], T=options["T"])
+
+
 def grid_summary(fitted: FittedRegressor, X, T: int, seed=None) -> dict:
     """Mean and std of ``T`` MC dropout passes at ``X`` and the deterministic (weight-averaging)
     prediction, as float lists: the numbers a Fig. 2 panel draws."""
@@ -212,3 +221,18 @@ def load_long_run(path) -> dict:
         if len(lengths) != 1:
             raise ValueError(f"{path}: the {part} columns disagree in length {sorted(lengths)}")
     return run
+
+
+def hidden_activations(fitted: FittedRegressor, X) -> list[np.ndarray]:
+    """Each hidden layer's activation (after the nonlinearity, dropout off) at ``X``: a list of
+    (N, width) arrays, first hidden layer first. Used to measure TanH saturation (chapter 7)."""
+    outputs = []
+    hooks = [module.register_forward_hook(lambda module, inputs, output: outputs.append(output.double().numpy()))
+             for module in fitted.model.net if isinstance(module, tuple(ACTIVATIONS.values()))]
+    try:
+        with preserved_modes(fitted.model), torch.no_grad():
+            fitted.model.eval()(fitted.standardise_inputs(X))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return outputs
