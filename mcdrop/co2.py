@@ -186,7 +186,8 @@ def grid_summary(fitted: FittedRegressor, X, T: int, seed=None) -> dict:
 
 def dominant_period(x, y, oversample: int = 16) -> float:
     """Period, in the units of ``x``, of the strongest non-constant Fourier component of ``y``
-    sampled on the evenly spaced ``x`` (periodogram zero-padded ``oversample`` times)."""
+    sampled on the evenly spaced ``x`` (periodogram zero-padded ``oversample`` times). Accurate to
+    about a percent when ``x`` spans several periods; with only a few, the window's edges bias it."""
     x = _checks.finite_array("x", x, ndim=1)
     y = _checks.finite_array("y", y, ndim=1)
     _checks.same_length("x", x, "y", y)

@@ -91,7 +91,7 @@ def test_std_growth_is_the_ratio_of_window_means():
     assert co2.std_growth(std, x, near=0.0, far=2.0, width=0.15) == pytest.approx(2.95 / 1.05)
 
 
-@pytest.mark.parametrize("period", [0.153, 0.5, 1.3])
+@pytest.mark.parametrize("period", [0.153, 0.3, 0.6])  # 23 to 6 periods in the window
 def test_dominant_period_recovers_a_sine_under_a_trend(period):
     x = np.linspace(-1.73, 1.73, 272)
     y = np.sin(2 * np.pi * x / period + 0.4) + 0.3 * x  # the linear trend is weaker than the sine
@@ -110,8 +110,9 @@ def test_hidden_activations_match_a_hand_written_forward_pass():
     fitted = co2.fit_network(X, y, "tanh", co2.CO2Settings(hidden_layer_sizes=(5, 3), n_epochs=2), seed=0)
     first, second, _ = [m for m in fitted.model.net if isinstance(m, torch.nn.Linear)]
     inputs = fitted.standardise_inputs(X).double()
-    h1 = torch.tanh(inputs @ first.weight.double().T + first.bias.double())
-    h2 = torch.tanh(h1 @ second.weight.double().T + second.bias.double())
+    with torch.no_grad():
+        h1 = torch.tanh(inputs @ first.weight.double().T + first.bias.double())
+        h2 = torch.tanh(h1 @ second.weight.double().T + second.bias.double())
     got = co2.hidden_activations(fitted, X)
     assert [a.shape for a in got] == [(7, 5), (7, 3)]
     np.testing.assert_allclose(got[0], h1.numpy(), atol=1e-6)
