@@ -11,7 +11,6 @@ the session (``-p no:nbmake``, or only ``tests/test_book.py`` selected), or with
 chapters selected, the build executes the chapters itself.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -58,10 +57,6 @@ def pytest_collection_modifyitems(session, config, items):
             item.filename = str(copy)  # nbmake runs, and with --overwrite writes, the copy
         config.option.overwrite = True
         config.stash[_MIRRORED] = copies
-        # The chapters' networks are small: one BLAS/OpenMP thread per kernel is as fast on an idle
-        # 2-core machine and far faster on a loaded one (the kernels inherit this; torch in this
-        # process was imported at collection and keeps its threads).
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
     # The build reuses nbmake's outputs, so it runs after every chapter (a stable sort).
     items.sort(key=lambda item: item.get_closest_marker("book") is not None)
 
