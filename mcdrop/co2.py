@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mcdrop import _checks, gp, kl
+from mcdrop import _checks, gp, training
 from mcdrop._torch_state import preserved_modes, seeded_global_rng
-from mcdrop.models import ACTIVATIONS, MLP
+from mcdrop.models import ACTIVATIONS
 from mcdrop.training import FittedRegressor, RegressorSettings, fit_regressor
 
 
@@ -89,9 +89,9 @@ class ResumableFit:
     """Train one CO2 network of Fig. 2 in resumable chunks, for the long run behind the stored
     paper-fidelity panels of chapter 7 (``benchmarks/co2_paper_fidelity.py``).
 
-    The objective and weight decay are those of :func:`~mcdrop.training.fit_regressor` (paper
-    eq. (4) with the decay of paper eq. (7) on PyTorch's stored weights, eq. (4)'s bias decay,
-    half-MSE loss); the data files are already standardised, so the network sees ``X`` and ``y``
+    The objective and weight decay are those of :func:`~mcdrop.training.fit_regressor`
+    (:func:`~mcdrop.training.regression_objective`: paper eq. (4) with the decay of paper eq. (7)
+    on PyTorch's stored weights); the data files are already standardised, so the network sees ``X`` and ``y``
     as given. Adam's step size follows the paper's "inv" policy, ``lr·(1 + lr_decay·t)^(−1/4)``
     after ``t`` steps (``lr_decay = 0``: constant). :meth:`state_dict` holds everything a resumed
     run needs to continue exactly where it stopped (model, optimiser, RNG, epoch, loss history).
@@ -110,14 +110,9 @@ class ResumableFit:
         self.targets = torch.as_tensor(y, dtype=torch.float32)[:, None]
         n = len(y)
         with seeded_global_rng(seed):
-            self.model = MLP(X.shape[1], s.hidden_layer_sizes, 1, s.drop_prob, s.activation, s.input_dropout)
+            self.model = training.build_model(X.shape[1], s)
             self.rng_state = torch.get_rng_state()
-        layers = list(self.model.linear_layers_with_keep_prob())
-        groups = [{"params": [layer.weight], "weight_decay": kl.optimizer_weight_decay(
-            s.lengthscale, 1 - keep, n, settings.tau, loss="half_mse", convention=s.weight_decay_convention)}
-            for layer, keep in layers]
-        groups.append({"params": [layer.bias for layer, _ in layers],
-                       "weight_decay": kl.bias_weight_decay(s.lengthscale, n, settings.tau, loss="half_mse")})
+        groups, self.loss_fn = training.regression_objective(self.model, s, len(y), settings.tau)
         self.optimizer = torch.optim.Adam(groups, lr=s.lr)
         self.epoch, self.history, self.steps = 0, [], 0
 
@@ -134,7 +129,7 @@ class ResumableFit:
                     for group in self.optimizer.param_groups:
                         group["lr"] = self.settings.lr * (1 + self.lr_decay * self.steps) ** -0.25
                     batch = order[start:start + size]
-                    loss = 0.5 * torch.nn.functional.mse_loss(self.model(self.inputs[batch]), self.targets[batch])
+                    loss = self.loss_fn(self.model(self.inputs[batch]), self.targets[batch])
                     self.optimizer.zero_grad()
                     loss.backward()
                     self.optimizer.step()

@@ -176,7 +176,7 @@ class MCDropoutRegressor(RegressorMixin, BaseEstimator):
         return max(scores, key=scores.get), scores
 
     def predict(self, X, return_std=False, return_cov=False):
-        """Predictive mean (paper eq. (6)); with ``return_std`` also the predictive std including
+        """Predictive mean (paper eq. (6), chapter 6); with ``return_std`` also the predictive std including
         τ⁻¹, with ``return_cov`` the predictive covariance across the rows of ``X`` (from one
         dropout mask per pass, shared by all rows: :func:`mcdrop.predict.predictive_covariance`)."""
         check_is_fitted(self)

@@ -177,32 +177,48 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     n = len(y)
     s = settings
     with seeded_global_rng(seed):
-        model = _build_model(X.shape[1], s)
-        learned = {id(linear.weight) for _, linear in concrete.dropout_linear_pairs(model)}
-        groups = [{"params": [layer.weight],
-                   "weight_decay": 0.0 if id(layer.weight) in learned else
-                   kl.optimizer_weight_decay(s.lengthscale, 1 - keep, n, tau_standardised,
-                                             loss="half_mse", convention=s.weight_decay_convention)}
-                  for layer, keep in model.linear_layers_with_keep_prob()]
-        bias_wd = kl.bias_weight_decay(s.lengthscale, n, tau_standardised, loss="half_mse") if s.bias_decay else 0.0
-        groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()],
-                       "weight_decay": bias_wd})
-        loss_fn = _half_mse
-        if s.dropout == "concrete":
-            groups.append({"params": [d.drop_logit for d, _ in concrete.dropout_linear_pairs(model)], "weight_decay": 0.0})
-
-            def loss_fn(output, target):
-                return _half_mse(output, target) + concrete.regulariser(model, s.lengthscale, tau_standardised, n,
-                                                                        loss="half_mse")
+        model = build_model(X.shape[1], s)
+        groups, loss_fn = regression_objective(model, s, n, tau_standardised)
         history = train_loop(model, inputs, targets, loss_fn, groups, s.n_epochs, s.batch_size, s.lr, progress)
     return FittedRegressor(model, x_mean, x_scale, float(y_mean), float(y_scale), tau, history)
 
 
-def _build_model(in_features: int, s: RegressorSettings) -> MLP:
+def build_model(in_features: int, settings: RegressorSettings) -> MLP:
+    """The untrained network that ``settings`` describe, for one output (uses the global torch RNG)."""
+    s = settings
     if s.dropout == "concrete":
         return concrete.concrete_mlp(in_features, s.hidden_layer_sizes, 1, s.drop_prob, s.activation, s.input_dropout)
     drop_prob = 0.0 if s.dropout == "none" else s.drop_prob
     return MLP(in_features, s.hidden_layer_sizes, 1, drop_prob, s.activation, s.input_dropout)
+
+
+def regression_objective(model: MLP, settings: RegressorSettings, n_data: int, tau_standardised: float):
+    """Adam's parameter groups and the loss of paper eq. (4) for ``model`` (chapters 5 and 6).
+
+    The loss is ½·MSE on standardised targets; each weight matrix's decay is
+    :func:`mcdrop.kl.optimizer_weight_decay` for the keep probability of the mask on its input
+    (none for weights after a concrete-dropout layer, whose regulariser joins the loss), the biases'
+    is :func:`mcdrop.kl.bias_weight_decay` when ``settings.bias_decay``. ``tau_standardised`` is τ
+    in the units of the standardised targets. Returns ``(param_groups, loss_fn)``.
+    """
+    s = settings
+    learned = {id(linear.weight) for _, linear in concrete.dropout_linear_pairs(model)}
+    groups = [{"params": [layer.weight],
+               "weight_decay": 0.0 if id(layer.weight) in learned else
+               kl.optimizer_weight_decay(s.lengthscale, 1 - keep, n_data, tau_standardised,
+                                         loss="half_mse", convention=s.weight_decay_convention)}
+              for layer, keep in model.linear_layers_with_keep_prob()]
+    bias_wd = kl.bias_weight_decay(s.lengthscale, n_data, tau_standardised, loss="half_mse") if s.bias_decay else 0.0
+    groups.append({"params": [layer.bias for layer, _ in model.linear_layers_with_keep_prob()],
+                   "weight_decay": bias_wd})
+    if s.dropout != "concrete":
+        return groups, _half_mse
+    groups.append({"params": [d.drop_logit for d, _ in concrete.dropout_linear_pairs(model)], "weight_decay": 0.0})
+
+    def loss_fn(output, target):
+        return _half_mse(output, target) + concrete.regulariser(model, s.lengthscale, tau_standardised, n_data,
+                                                                loss="half_mse")
+    return groups, loss_fn
 
 
 def _half_mse(output, target):
