@@ -65,3 +65,22 @@ def pytest_collection_modifyitems(session, config, items):
 def executed_chapters(request):
     """The notebooks nbmake executes into ``_build/executed/`` in this session; [] without nbmake."""
     return request.config.stash.get(_MIRRORED, [])
+
+
+@pytest.fixture
+def spy_on_adam(monkeypatch):
+    """A function that starts recording the parameter groups handed to ``torch.optim.Adam`` and
+    returns the (growing) list they are recorded in."""
+    import torch
+
+    def start():
+        seen, original = [], torch.optim.Adam
+
+        def spy(groups, lr):
+            seen.extend(groups)
+            return original(groups, lr=lr)
+
+        monkeypatch.setattr(torch.optim, "Adam", spy)
+        return seen
+
+    return start

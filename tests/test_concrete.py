@@ -160,18 +160,11 @@ def test_learned_drop_prob_falls_as_the_data_grow():
     assert learned[1] < learned[0] / 2 < 0.05
 
 
-def test_fit_regressor_trains_concrete_layers_with_their_regulariser_instead_of_weight_decay(monkeypatch):
+def test_fit_regressor_trains_concrete_layers_with_their_regulariser_instead_of_weight_decay(spy_on_adam):
     from mcdrop import MCDropoutRegressor
     from mcdrop.training import fit_regressor
 
-    seen = []
-    original = torch.optim.Adam
-
-    def spy(groups, lr):
-        seen.extend(groups)
-        return original(groups, lr=lr)
-
-    monkeypatch.setattr(torch.optim, "Adam", spy)
+    seen = spy_on_adam()
     X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30.0)
     fitted = fit_regressor(X, y, hidden_layer_sizes=(4,), dropout="concrete", n_epochs=2, seed=0, progress=False)
     layers = list(fitted.model.net)

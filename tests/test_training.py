@@ -31,19 +31,6 @@ def _linear_data(n=300, seed=0, noise=0.5, scale=100.0):
     return X, scale * (X @ np.array([1.0, -0.5, 0.25]) + noise * rng.normal(size=n))
 
 
-def _spy_on_adam(monkeypatch):
-    """Record the parameter groups ``fit_regressor`` hands to Adam."""
-    seen = []
-    original = torch.optim.Adam
-
-    def spy(groups, lr):
-        seen.extend(groups)
-        return original(groups, lr=lr)
-
-    monkeypatch.setattr(torch.optim, "Adam", spy)
-    return seen
-
-
 def _prop1_kl_gradient_fd(m_row, keep_prob, lengthscale, sigma=1e-3, step=1e-5):
     """Central finite differences of Prop. 1 (``kl.proposition_one_printed``) for one weight row
     ``q(w) = p N(m, σ²I) + (1 − p) N(0, σ²I)`` against the prior ``N(0, l⁻²I)`` (rescaled by l to
@@ -63,11 +50,11 @@ def _prop1_kl_gradient_fd(m_row, keep_prob, lengthscale, sigma=1e-3, step=1e-5):
 
 
 @pytest.mark.parametrize("drop_prob", [0.1, 0.5])
-def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(monkeypatch, drop_prob):
+def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(spy_on_adam, drop_prob):
     """For ``nn.Dropout(d) → nn.Linear`` PyTorch stores ``W = p·M``. The KL term of paper eq. (4),
     Prop. 1's KL divided by Nτ, differentiated with respect to W through ``M = W/p``, must equal
     the decay ``wd·W`` that the optimiser adds (the loss is ½·MSE, the paper's data term)."""
-    groups = _spy_on_adam(monkeypatch)
+    groups = spy_on_adam()
     X, y = _linear_data(n=100)
     lengthscale, tau = 0.5, 2.0
     fitted = fit_regressor(X, y, hidden_layer_sizes=(8,), drop_prob=drop_prob, lengthscale=lengthscale, tau=tau,
@@ -83,13 +70,13 @@ def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(monkeypatch, dro
         np.testing.assert_allclose(decay_gradient, kl_gradient_in_W, rtol=1e-5, atol=1e-12)
 
 
-def test_official_convention_and_bias_decay(monkeypatch):
+def test_official_convention_and_bias_decay(spy_on_adam):
     X, y = _linear_data(n=100)
     lengthscale, tau, drop = 0.5, 2.0, 0.2
     tau_std = tau * y.std() ** 2
     runs = {}
     for convention, bias_decay in [("pytorch", True), ("official", False)]:
-        groups = _spy_on_adam(monkeypatch)
+        groups = spy_on_adam()
         fit_regressor(X, y, hidden_layer_sizes=(8,), drop_prob=drop, lengthscale=lengthscale, tau=tau, n_epochs=1,
                       weight_decay_convention=convention, bias_decay=bias_decay, progress=False)
         runs[convention] = [g["weight_decay"] for g in groups]
