@@ -3,10 +3,10 @@
 Each module belongs to the chapter of the book that derives it; see its docstring.
 """
 
-from mcdrop import (adversarial, calibration, co2, datasets, digits, dropout, gp, kl, metrics, models,
-                    network_kernels, predict, training, vi)
+from mcdrop import (adversarial, calibration, co2, concrete, critiques, datasets, digits, dropout, ensemble, gp, kl,
+                    metrics, models, network_kernels, predict, training, vi)
 from mcdrop.estimator import MCDropoutRegressor
 
-__all__ = ["MCDropoutRegressor", "adversarial", "calibration", "co2", "datasets", "digits", "dropout", "gp", "kl",
-           "metrics", "models", "network_kernels", "predict", "training", "vi"]
+__all__ = ["MCDropoutRegressor", "adversarial", "calibration", "co2", "concrete", "critiques", "datasets", "digits",
+           "dropout", "ensemble", "gp", "kl", "metrics", "models", "network_kernels", "predict", "training", "vi"]
 __version__ = "0.1.0"

@@ -13,15 +13,23 @@ from mcdrop._torch_state import preserved_modes
 from mcdrop.predict import mc_samples
 
 
-def _check_attack(x, y, eps, clip):
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("x and y must be torch tensors")
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0:
-        raise ValueError(f"eps must be a number >= 0, got {eps}")
-    if clip is not None and not clip[0] < clip[1]:
-        raise ValueError(f"clip must be (low, high) with low < high, got {clip}")
+def _check_attack(model, x, y, eps, clip):
+    _checks.module("model", model)
+    _checks.model_input("x", x, model)
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise TypeError(f"y must be a tensor of integer class labels, got {getattr(y, 'dtype', type(y).__name__)}")
+    if y.dim() != 1:
+        raise ValueError(f"y must be 1-D (one label per row of x), got shape {tuple(y.shape)}")
+    _checks.same_length("x", x, "y", y)
+    eps = _checks.non_negative("eps", eps)
+    if clip is not None:
+        if not isinstance(clip, (tuple, list)) or len(clip) != 2:
+            raise ValueError(f"clip must be a (low, high) pair or None, got {clip!r}")
+        low, high = (_checks.finite_array(f"clip[{i}]", c, ndim=0) for i, c in enumerate(clip))
+        if not low < high:
+            raise ValueError(f"clip must be (low, high) with low < high, got {clip!r}")
+        clip = (float(low), float(high))
+    return eps, clip
 
 
 def _step(x, gradient, eps, clip):
@@ -33,7 +41,7 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, clip=No
     """FGSM against the DETERMINISTIC prediction: the gradient is taken through ``model`` in eval
     mode (dropout off, i.e. standard dropout's weight averaging). ``clip=(low, high)`` clamps
     the result; the model's mode is restored and its parameters get no gradient."""
-    _check_attack(x, y, eps, clip)
+    eps, clip = _check_attack(model, x, y, eps, clip)
     x = x.detach().clone().requires_grad_(True)
     with preserved_modes(model):
         loss = nn.functional.cross_entropy(model.eval()(x), y)
@@ -45,7 +53,7 @@ def fgsm_mc(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, T: i
             clip=None) -> torch.Tensor:
     """FGSM against the MC-AVERAGED prediction: the gradient of ``−log((1/T) Σ_t softmax(f_t(x))_y)``
     through ``T`` dropout passes drawn by :func:`mcdrop.predict.mc_samples`."""
-    _check_attack(x, y, eps, clip)
+    eps, clip = _check_attack(model, x, y, eps, clip)
     _checks.positive_int("T", T)
     x = x.detach().clone().requires_grad_(True)
     probs = mc_samples(model, x, T, seed=seed, enable_grad=True).softmax(dim=-1).mean(dim=0)

@@ -6,7 +6,8 @@ import numbers
 
 
 def glue_numbers(**values) -> None:
-    """``myst_nb.glue`` each value as a plain Python number, for ``{glue:text}`name:.2f```.
+    """``myst_nb.glue`` each value as a plain Python number, for MyST's ``glue:text`` role with a
+    format such as ``name:.2f``.
 
     NumPy 2 scalars render as ``np.float64(...)``, which MyST-NB cannot format; converting
     them first keeps every quoted number formattable.

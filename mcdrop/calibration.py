@@ -1,4 +1,4 @@
-"""Calibration of Gaussian predictive distributions (chapters 7 and 8)."""
+"""Calibration of Gaussian predictive distributions (chapters 6 and 8)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _predictions(mean, std, y):
     _checks.same_length("mean", mean, "std", std)
     _checks.same_length("mean", mean, "y", y)
     if np.any(std <= 0):
-        raise ValueError("std must be > 0 everywhere")
+        raise ValueError(f"std must be > 0 everywhere, got minimum {std.min()}")
     return mean, std, y
 
 
@@ -25,12 +25,13 @@ def interval_coverage(mean, std, y, levels=(0.5, 0.8, 0.95)) -> np.ndarray:
     mean, std, y = _predictions(mean, std, y)
     levels = _checks.finite_array("levels", levels, ndim=1)
     if np.any((levels <= 0) | (levels >= 1)):
-        raise ValueError("levels must lie in (0, 1)")
+        raise ValueError(f"levels must lie in (0, 1), got {levels}")
     half_widths = stats.norm.ppf((1 + levels) / 2)[:, None] * std[None, :]
     return np.mean(np.abs(y - mean)[None, :] <= half_widths, axis=1)
 
 
 def gaussian_log_likelihood(mean, std, y) -> np.ndarray:
-    """Per-point ``log N(y; mean, std²)``: the moment-matched alternative to eq. (8)."""
+    """Per-point ``log N(y; mean, std²)``: the moment-matched alternative to paper eq. (8)
+    (chapter 6)."""
     mean, std, y = _predictions(mean, std, y)
     return stats.norm.logpdf(y, mean, std)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import zlib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,7 +40,8 @@ def _cache_dir() -> Path:
 def paper_file(folder: str, split: str) -> Path:
     """Path of a verified copy of ``<folder>/<split>.h5`` from the paper's repository."""
     if (folder, split) not in SHA256:
-        raise ValueError(f"unknown paper data file {folder}/{split}; known: {sorted(SHA256)}")
+        raise ValueError(f"folder and split must name a known paper data file, got folder={folder!r}, "
+                         f"split={split!r}; known: {sorted(SHA256)}")
     expected = SHA256[(folder, split)]
     local_root = os.environ.get("MCDROP_DATA")
     if local_root:
@@ -94,7 +97,7 @@ def load_co2(split: str = "train"):
 
 def load_california_housing():
     """California housing (20,640 × 8) through scikit-learn; target in units of $100,000."""
-    from sklearn.datasets import fetch_california_housing
+    from sklearn.datasets import fetch_california_housing, get_data_home
 
     try:
         data = fetch_california_housing()
@@ -102,5 +105,11 @@ def load_california_housing():
         raise DataError(
             f"California housing is not in scikit-learn's cache and could not be downloaded ({err}). "
             "Set SCIKIT_LEARN_DATA to a folder holding cal_housing_py3.pkz, or connect to the internet once."
+        ) from err
+    except (zlib.error, EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, TypeError) as err:
+        path = Path(get_data_home()) / "cal_housing_py3.pkz"
+        raise DataError(
+            f"{path} is corrupt: scikit-learn cannot read it ({type(err).__name__}: {err}). Delete it and run "
+            "again to download a fresh copy (or replace the copy under SCIKIT_LEARN_DATA)."
         ) from err
     return data.data, data.target, list(data.feature_names)

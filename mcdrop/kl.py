@@ -121,11 +121,7 @@ def dropout_row_kl_mc(m, keep_prob: float, sigma: float, n_samples: int, seed=No
     n_samples = _checks.positive_int("n_samples", n_samples)
     if not isinstance(m, torch.Tensor) or m.dim() != 1:
         raise TypeError("m must be a 1-D torch tensor")
-    generator = torch.Generator()
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
+    generator = torch.Generator().manual_seed(_checks.int_seed("seed", seed))
     z = torch.bernoulli(torch.full((n_samples, 1), keep_prob, dtype=m.dtype), generator=generator)
     eps = torch.randn((n_samples, m.numel()), generator=generator, dtype=m.dtype)
     w = z * m + sigma * eps
@@ -140,9 +136,9 @@ def dropout_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau:
     """Weight decay ``λ = l²·(1 − drop_prob) / (2·N·τ)`` of paper eq. (7) (chapter 5).
 
     ``1 − drop_prob`` is the paper's keep probability p. λ multiplies ``‖M‖²``, the variational
-    parameter *before* the mask, in the objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖M_i‖²``.
-    PyTorch stores ``W = p·M`` and has no ½ in ``MSELoss``: see :func:`optimizer_weight_decay`
-    for the value to hand to a torch optimiser.
+    parameter *before* the mask, in the objective ``(1/N) Σ_n ½‖y_n − ŷ_n‖² + λ Σ_i ‖M_i‖²``
+    (paper eq. (1) with the Euclidean loss). PyTorch stores ``W = p·M`` and has no ½ in
+    ``MSELoss``: see :func:`optimizer_weight_decay` for the value to hand to a torch optimiser.
     """
     lengthscale = _checks.positive("lengthscale", lengthscale)
     keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
@@ -153,7 +149,8 @@ def dropout_weight_decay(lengthscale: float, drop_prob: float, n_data: int, tau:
 
 def precision_from_weight_decay(lengthscale: float, drop_prob: float, n_data: int,
                                 weight_decay: float) -> float:
-    """τ = ``l²·(1 − drop_prob) / (2·N·λ)``, the inverse of :func:`dropout_weight_decay`."""
+    """τ = ``l²·(1 − drop_prob) / (2·N·λ)``: paper eq. (7) (chapter 5), the inverse of
+    :func:`dropout_weight_decay`."""
     lengthscale = _checks.positive("lengthscale", lengthscale)
     keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
     n_data = _checks.positive_int("n_data", n_data)
@@ -200,6 +197,21 @@ def optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, ta
     if convention == "official":
         return (2 if loss == "mse" else 1) * lam_m
     raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
+def precision_from_optimizer_weight_decay(lengthscale: float, drop_prob: float, n_data: int, weight_decay: float,
+                                          loss: str = "mse", n_outputs: int = 1) -> float:
+    """The τ that a torch ``weight_decay`` on the stored weights ``W = p·M`` implies (chapter 5).
+
+    Inverts :func:`optimizer_weight_decay` with ``convention="pytorch"``, i.e. paper eq. (7) read
+    for the weights PyTorch stores: ``τ = scale·l²/(2·p·N·wd)`` with ``scale`` the loss factor
+    (4/D for ``"mse"``, 2/D for ``"half_mse"``). Any decay, of whatever origin, thus gets the
+    precision it actually realises.
+    """
+    weight_decay = _checks.positive("weight_decay", weight_decay)
+    keep_prob = 1 - _checks.probability("drop_prob", drop_prob)
+    lam_m = keep_prob**2 * weight_decay / _loss_scale(loss, n_outputs)
+    return precision_from_weight_decay(lengthscale, drop_prob, n_data, lam_m)
 
 
 def bias_weight_decay(lengthscale: float, n_data: int, tau: float, loss: str = "mse", n_outputs: int = 1) -> float:

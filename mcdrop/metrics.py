@@ -13,12 +13,13 @@ def _probs_and_labels(probs, labels):
     probs = _checks.finite_array("probs", probs, ndim=2)
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError("labels must be a 1-D array of integer class indices")
+        raise ValueError(f"labels must be a 1-D array of integer class indices, got dtype {labels.dtype} "
+                         f"and shape {labels.shape}")
     _checks.same_length("probs", probs, "labels", labels)
     if np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
-        raise ValueError("probs must be non-negative and sum to 1 over classes")
-    if labels.min(initial=0) < 0 or labels.max(initial=0) >= probs.shape[1]:
-        raise ValueError(f"labels must lie in [0, {probs.shape[1]})")
+        raise ValueError("probs must be non-negative and sum to 1 over classes (axis 1)")
+    if labels.min() < 0 or labels.max() >= probs.shape[1]:
+        raise ValueError(f"labels must lie in [0, {probs.shape[1]}), got values from {labels.min()} to {labels.max()}")
     return probs, labels
 
 
@@ -67,8 +68,12 @@ def auroc(scores, is_positive) -> float:
     from sklearn.metrics import roc_auc_score
 
     scores = _checks.finite_array("scores", scores, ndim=1)
-    is_positive = np.asarray(is_positive, dtype=bool)
+    labels = np.asarray(is_positive)
+    if labels.ndim != 1 or not np.all((labels == 0) | (labels == 1)):
+        raise ValueError(f"is_positive must be a 1-D array of booleans or 0/1 labels, got shape {labels.shape} "
+                         f"and values {np.unique(labels)[:6]}")
+    is_positive = labels.astype(bool)
     _checks.same_length("scores", scores, "is_positive", is_positive)
     if is_positive.all() or not is_positive.any():
-        raise ValueError("is_positive must contain both classes")
+        raise ValueError("is_positive must contain both classes, got only one")
     return float(roc_auc_score(is_positive, scores))

@@ -1,7 +1,7 @@
 """Variational inference on Bayesian linear regression (chapter 2, "Variational inference")
 and Monte Carlo gradient estimators (chapter 3, "The reparameterisation trick").
 
-The model: ``w ~ N(0, prior_var·I)``, ``y = Φw + ε`` with ``ε ~ N(0, noise_var·I)``. Its
+The model: ``w ~ N(0, prior_var·I)``, ``y = Φw + ε`` with ``ε ~ N(0, noise_variance·I)``. Its
 posterior and evidence are known in closed form, so every identity of VI can be checked.
 """
 
@@ -14,48 +14,49 @@ from mcdrop import _checks
 from mcdrop.kl import gaussian_kl
 
 
-def _regression(Phi, y, prior_var, noise_var):
+def _regression(Phi, y, prior_var, noise_variance):
     Phi = _checks.finite_array("Phi", Phi, ndim=2)
     y = _checks.finite_array("y", y, ndim=1)
     _checks.same_length("Phi", Phi, "y", y)
-    return Phi, y, _checks.positive("prior_var", prior_var), _checks.positive("noise_var", noise_var)
+    return Phi, y, _checks.positive("prior_var", prior_var), _checks.positive("noise_variance", noise_variance)
 
 
-def _posterior(Phi, y, prior_var, noise_var):
+def _posterior(Phi, y, prior_var, noise_variance):
     """Cholesky factor of the posterior precision ``ΦᵀΦ/σ² + I/α`` and the posterior mean."""
-    precision = Phi.T @ Phi / noise_var + np.eye(Phi.shape[1]) / prior_var
+    precision = Phi.T @ Phi / noise_variance + np.eye(Phi.shape[1]) / prior_var
     factor = linalg.cho_factor(precision, lower=True)
-    return factor, linalg.cho_solve(factor, Phi.T @ y / noise_var)
+    return factor, linalg.cho_solve(factor, Phi.T @ y / noise_variance)
 
 
-def blr_posterior(Phi, y, prior_var: float, noise_var: float):
-    """Exact posterior ``N(mean, cov)`` with ``cov = (ΦᵀΦ/σ² + I/α)⁻¹``, ``mean = cov Φᵀy/σ²``."""
-    Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
-    factor, mean = _posterior(Phi, y, prior_var, noise_var)
+def blr_posterior(Phi, y, prior_var: float, noise_variance: float):
+    """Exact posterior ``N(mean, cov)`` with ``cov = (ΦᵀΦ/σ² + I/α)⁻¹``, ``mean = cov Φᵀy/σ²``: the
+    ``p(ω | X, Y)`` that the Bayesian predictive of paper eq. (2) integrates against (chapter 2)."""
+    Phi, y, prior_var, noise_variance = _regression(Phi, y, prior_var, noise_variance)
+    factor, mean = _posterior(Phi, y, prior_var, noise_variance)
     cov = linalg.cho_solve(factor, np.eye(Phi.shape[1]))
     return mean, (cov + cov.T) / 2
 
 
-def blr_log_evidence(Phi, y, prior_var: float, noise_var: float) -> float:
+def blr_log_evidence(Phi, y, prior_var: float, noise_variance: float) -> float:
     """``log p(y) = log N(y; 0, αΦΦᵀ + σ²I)``, computed in the D-dimensional weight space
-    (Bishop 2006, eq. 3.86)."""
-    Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
+    (Bishop 2006, equation 3.86)."""
+    Phi, y, prior_var, noise_variance = _regression(Phi, y, prior_var, noise_variance)
     n, d = Phi.shape
-    factor, mean = _posterior(Phi, y, prior_var, noise_var)
-    fit = np.sum((y - Phi @ mean) ** 2) / (2 * noise_var) + mean @ mean / (2 * prior_var)
+    factor, mean = _posterior(Phi, y, prior_var, noise_variance)
+    fit = np.sum((y - Phi @ mean) ** 2) / (2 * noise_variance) + mean @ mean / (2 * prior_var)
     return float(
-        -0.5 * d * np.log(prior_var) - 0.5 * n * np.log(noise_var) - fit
+        -0.5 * d * np.log(prior_var) - 0.5 * n * np.log(noise_variance) - fit
         - np.sum(np.log(np.diag(factor[0]))) - 0.5 * n * np.log(2 * np.pi)
     )
 
 
-def expected_log_likelihoods(q_mean, q_cov, Phi, y, noise_var: float) -> np.ndarray:
+def expected_log_likelihoods(q_mean, q_cov, Phi, y, noise_variance: float) -> np.ndarray:
     """Per-point ``E_q[log N(y_n; φ_nᵀw, σ²)]
     = −½ log 2πσ² − ((y_n − φ_nᵀm)² + φ_nᵀSφ_n) / (2σ²)``, shape (N,)."""
-    Phi, y, _, noise_var = _regression(Phi, y, 1.0, noise_var)
+    Phi, y, _, noise_variance = _regression(Phi, y, 1.0, noise_variance)
     q_mean, q_cov = _check_q(q_mean, q_cov, Phi.shape[1])
     quad = np.einsum("nd,de,ne->n", Phi, q_cov, Phi)
-    return -0.5 * np.log(2 * np.pi * noise_var) - ((y - Phi @ q_mean) ** 2 + quad) / (2 * noise_var)
+    return -0.5 * np.log(2 * np.pi * noise_variance) - ((y - Phi @ q_mean) ** 2 + quad) / (2 * noise_variance)
 
 
 def _check_q(q_mean, q_cov, dim):
@@ -67,49 +68,53 @@ def _check_q(q_mean, q_cov, dim):
     return q_mean, q_cov
 
 
-def gaussian_elbo(q_mean, q_cov, Phi, y, prior_var: float, noise_var: float) -> float:
-    """Closed-form ELBO ``Σ_n E_q[log p(y_n | w)] − KL(q ‖ p(w))`` of a Gaussian ``q``.
+def gaussian_elbo(q_mean, q_cov, Phi, y, prior_var: float, noise_variance: float) -> float:
+    """Closed-form ELBO ``Σ_n E_q[log p(y_n | w)] − KL(q ‖ p(w))`` of a Gaussian ``q``: minus the
+    objective of paper eq. (3) (chapter 2).
 
     The identity ``log p(y) = ELBO(q) + KL(q ‖ p(w | y))`` (chapter 2) holds for every q.
     """
-    Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
+    Phi, y, prior_var, noise_variance = _regression(Phi, y, prior_var, noise_variance)
     d = Phi.shape[1]
-    expected = expected_log_likelihoods(q_mean, q_cov, Phi, y, noise_var).sum()
+    expected = expected_log_likelihoods(q_mean, q_cov, Phi, y, noise_variance).sum()
     return float(expected - gaussian_kl(q_mean, q_cov, np.zeros(d), prior_var * np.eye(d)))
 
 
 def minibatch_estimates(per_point, batch_size: int, n_batches: int, seed=None) -> np.ndarray:
     """``n_batches`` draws of ``(N/M) Σ_{i∈S} a_i`` for random subsets S of size M (no
-    replacement): unbiased estimates of ``Σ_i a_i``."""
+    replacement): unbiased estimates of ``Σ_i a_i``, as the data term of paper eq. (4) is of
+    that of paper eq. (3) (chapter 2)."""
     per_point = _checks.finite_array("per_point", per_point, ndim=1)
     batch_size = _checks.positive_int("batch_size", batch_size)
     n_batches = _checks.positive_int("n_batches", n_batches)
     n = len(per_point)
     if batch_size > n:
         raise ValueError(f"batch_size ({batch_size}) exceeds the number of points ({n})")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_checks.seed("seed", seed))
     keys = rng.random((n_batches, n))
     subsets = np.argpartition(keys, batch_size - 1, axis=1)[:, :batch_size]
     return n / batch_size * per_point[subsets].sum(axis=1)
 
 
-def fit_gaussian_vi(Phi, y, prior_var: float, noise_var: float, mean_field: bool = False,
+def fit_gaussian_vi(Phi, y, prior_var: float, noise_variance: float, mean_field: bool = False,
                     n_steps: int = 4000, lr: float = 0.02, n_samples: int = 32, seed=None,
                     progress: bool = False) -> dict:
-    """Fit ``q(w) = N(m, LLᵀ)`` (or diagonal, when ``mean_field``) by Adam on the
-    reparameterised ELBO: ``w = m + Lε``, the expected log-likelihood averaged over
-    ``n_samples`` draws and the KL to the prior in closed form.
+    """Fit ``q(w) = N(m, LLᵀ)`` (or diagonal, when ``mean_field``) by minimising paper eq. (3)
+    (chapter 2) with Adam on the reparameterised ELBO (chapter 3): ``w = m + Lε``, the expected
+    log-likelihood averaged over ``n_samples`` draws and the KL to the prior in closed form.
 
     Returns ``mean``, ``cov`` (averaged over the last half of the steps) and ``elbo_history``.
     """
     import torch
     from tqdm.auto import tqdm
 
-    Phi, y, prior_var, noise_var = _regression(Phi, y, prior_var, noise_var)
+    Phi, y, prior_var, noise_variance = _regression(Phi, y, prior_var, noise_variance)
     n_steps = _checks.positive_int("n_steps", n_steps)
     n_samples = _checks.positive_int("n_samples", n_samples)
     lr = _checks.positive("lr", lr)
-    generator = torch.Generator().manual_seed(0 if seed is None else seed)
+    if not isinstance(mean_field, (bool, np.bool_)):
+        raise TypeError(f"mean_field must be True or False, got {mean_field!r}")
+    generator = torch.Generator().manual_seed(_checks.int_seed("seed", seed))
     Phi_t, y_t = torch.as_tensor(Phi), torch.as_tensor(y)
     d = Phi.shape[1]
     mean = torch.zeros(d, dtype=torch.float64, requires_grad=True)
@@ -123,7 +128,7 @@ def fit_gaussian_vi(Phi, y, prior_var: float, noise_var: float, mean_field: bool
         eps = torch.randn((n_samples, d), generator=generator, dtype=torch.float64)
         w = mean + eps @ chol.T
         residual = y_t[None, :] - w @ Phi_t.T
-        expected = (-0.5 * np.log(2 * np.pi * noise_var) - residual**2 / (2 * noise_var)).sum(1).mean()
+        expected = (-0.5 * np.log(2 * np.pi * noise_variance) - residual**2 / (2 * noise_variance)).sum(1).mean()
         cov = chol @ chol.T
         kl = 0.5 * (torch.trace(cov) / prior_var + mean @ mean / prior_var - d
                     + d * np.log(prior_var) - 2 * log_diag.sum())
@@ -144,7 +149,7 @@ def _gaussian_draws(mu, sigma, n_samples, seed):
     mu = float(_checks.finite_array("mu", mu, ndim=0))
     sigma = _checks.positive("sigma", sigma)
     n_samples = _checks.positive_int("n_samples", n_samples)
-    eps = np.random.default_rng(seed).standard_normal(n_samples)
+    eps = np.random.default_rng(_checks.seed("seed", seed)).standard_normal(n_samples)
     return mu, sigma, eps, mu + sigma * eps
 
 

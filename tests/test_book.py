@@ -1,8 +1,11 @@
 """Build the book from scratch with warnings as errors, then load every page in Chromium.
 
-The build executes every chapter again (``execute_notebooks: force``), so an edit to
-``mcdrop`` cannot hide behind a cached notebook. The browser check needs Debian's
-``chromium``; without it a local run skips that test with a reason, but CI (``CI`` set) fails.
+In a full run nbmake has just executed every chapter into ``_build/executed/`` (see
+``conftest.py``), and the book is built from those notebooks with execution off: each chapter
+runs once, and an edit to ``mcdrop`` cannot hide behind a cached notebook. Without nbmake in
+the session, or when it ran only some chapters, the build executes every chapter itself
+(``execute_notebooks: force``). The browser check needs Debian's ``chromium``; without it a
+local run skips that test with a reason, but CI (``CI`` set) fails.
 """
 
 import os
@@ -11,9 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "_build" / "executed"
 HTML = ROOT / "_build" / "html"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -24,12 +29,41 @@ CHROMIUM_FLAGS = [
 pytestmark = pytest.mark.book
 
 
+def _not_executed_cleanly(path):
+    """Why nbmake's copy at ``path`` is not a complete run, or "" when it is."""
+    if not path.is_file():
+        return f"{path.name}: no executed copy"
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type == "code" and cell.source.strip():
+            if cell.execution_count is None:
+                return f"{path.name}: cell {index} did not run"
+            if any(output.output_type == "error" for output in cell.outputs):
+                return f"{path.name}: cell {index} raised"
+    return ""
+
+
 @pytest.fixture(scope="module")
-def build():
-    shutil.rmtree(ROOT / "_build", ignore_errors=True)
+def build(executed_chapters):
+    for output in (ROOT / "_build").iterdir() if (ROOT / "_build").is_dir() else []:
+        if output == EXECUTED:
+            continue
+        if output.is_dir() and not output.is_symlink():
+            shutil.rmtree(output)
+        else:
+            output.unlink()
+    chapters = {path.relative_to(ROOT) for path in ROOT.glob("book/**/*.ipynb")
+                if not any(part.startswith(".") for part in path.parts)}
+    if executed_chapters and {path.relative_to(EXECUTED) for path in executed_chapters} >= chapters:
+        problems = [p for p in map(_not_executed_cleanly, executed_chapters) if p]
+        if problems:
+            pytest.fail("the book is built from nbmake's executed chapters, and these did not run:\n"
+                        + "\n".join(problems))
+        source = ["build", str(EXECUTED), "--path-output", str(ROOT)]
+    else:
+        source = ["build", str(ROOT)]
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     return subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+        [str(jupyter_book), *source, "-W", "-n", "--keep-going"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500,
     )
 
@@ -89,3 +123,21 @@ def _check_page(page, path):
         problems.append(f"{name}: unrendered {{glue:...}} role in the page")
     page.close()
     return problems
+
+
+def test_paper_equations_carry_the_papers_numbers(build):
+    """A display labelled paper-eq-N reads (N), and so does every {eq} reference to it
+    (book/_ext/paper_equation_numbers.py); Sphinx alone would number them in book order."""
+    import re
+
+    assert build.returncode == 0, "the book did not build"
+    shown = referenced = 0
+    for page in _pages():
+        html = page.read_text()
+        for n, eqno in re.findall(r'id="equation-paper-eq-(\d+)">\s*<span class="eqno">\((\d+)\)', html):
+            assert n == eqno, f"{page.name}: paper eq. ({n}) is displayed as ({eqno})"
+            shown += 1
+        for n, eqno in re.findall(r'#equation-paper-eq-(\d+)">\((\d+)\)</a>', html):
+            assert n == eqno, f"{page.name}: a reference to paper eq. ({n}) reads ({eqno})"
+            referenced += 1
+    assert shown and referenced, "no labelled paper equation found in the built book"

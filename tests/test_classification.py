@@ -134,3 +134,16 @@ def test_cnn_learns_digits_quickly_and_reproducibly():
     assert accuracy > 0.85
     with pytest.raises(ValueError, match="X has"):
         fit_classifier(nets[0], splits.X_train, splits.y_train[:-1], n_epochs=1)
+
+
+def test_fit_classifier_refuses_bad_data_and_decay_by_name():
+    net = nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    X, y = torch.randn(10, 2), torch.randint(0, 2, (10,))
+    with pytest.raises(ValueError, match="X contains NaN"):
+        fit_classifier(net, torch.where(X > 1, torch.nan, X), y, n_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="optimizer_weight_decay"):
+        fit_classifier(net, X, y, n_epochs=1, optimizer_weight_decay=float("nan"), progress=False)
+    with pytest.raises(ValueError, match="at least one training example"):
+        fit_classifier(net, X[:0], y[:0], n_epochs=1, progress=False)
+    with pytest.raises(TypeError, match="integer class labels"):
+        fit_classifier(net, X, y.float(), n_epochs=1, progress=False)

@@ -112,3 +112,10 @@ def test_real_co2_files_match_the_paper():
     X_test, _ = datasets.load_co2("test")
     assert X.shape == (272, 1) and X_test.shape == (1000, 1)
     assert X.min() == pytest.approx(-1.7257, abs=1e-4) and X_test.max() == pytest.approx(3.7237, abs=1e-4)
+
+
+def test_corrupted_california_cache_is_a_clear_data_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
+    (tmp_path / "cal_housing_py3.pkz").write_bytes(b"\x78\x9c not a zlib stream")
+    with pytest.raises(datasets.DataError, match=r"cal_housing_py3\.pkz is corrupt.*Delete it"):
+        datasets.load_california_housing()

@@ -85,3 +85,36 @@ def test_bad_arguments_are_named():
             pass
     with pytest.raises(ValueError, match="sigma"):
         dropout.sample_weight_rows(np.zeros(2), 0.5, 0.0, 10)
+
+
+def test_mixture_over_all_masks_is_exact_in_float64():
+    """A float64 network's mixture mean equals its deterministic pass to rounding when dropout
+    precedes the last (linear) layer: the mask probabilities carry float64 precision too."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(1, 5), nn.ReLU(), nn.Dropout(0.3), nn.Linear(5, 1)).double()
+    x = torch.linspace(-2, 2, 11, dtype=torch.float64)[:, None]
+    outputs, probs = dropout.outputs_for_all_masks(net, x, n_units=5)
+    assert abs(probs.sum().item() - 1) < 1e-14
+    with torch.no_grad():
+        deterministic = net.eval()(x)
+    assert torch.allclose(torch.einsum("m,mnd->nd", probs, outputs), deterministic, rtol=0, atol=1e-12)
+
+
+def test_masks_must_be_binary_and_match_the_layer():
+    with pytest.raises(ValueError, match=r"masks must hold only 0s and 1s"):
+        dropout.mask_probabilities(torch.tensor([[0.0, 0.5]]), 0.5)
+    with pytest.raises(ValueError, match=r"mask must hold only 0s and 1s"):
+        dropout.effective_weight(torch.ones(2, 3), torch.tensor([1.0, 2.0, 0.0]), 0.1)
+    net, x = _net(), torch.zeros(3, 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"n_units=3 does not match.*4 units"):
+        dropout.outputs_for_all_masks(net, x, n_units=3)
+    with pytest.raises(ValueError, match=r"model must contain exactly one nn.Dropout, found 0"):
+        dropout.outputs_for_all_masks(nn.Linear(1, 1).double(), x, n_units=1)
+
+
+def test_inverted_dropout_has_expectation_one_exactly_over_all_masks():
+    masks = dropout.enumerate_masks(3).double()
+    probs = dropout.mask_probabilities(masks, 0.3)
+    values = torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64)
+    expectation = torch.einsum("m,mk->k", probs, dropout.inverted_dropout(values, masks, 0.3))
+    torch.testing.assert_close(expectation, values, rtol=1e-14, atol=0)

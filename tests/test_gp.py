@@ -90,10 +90,10 @@ def test_fitted_hyperparameters_match_sklearn_optimum():
 def test_prior_samples_have_kernel_covariance():
     X = np.linspace(-1, 1, 4)[:, None]
     kernel = _kernel(0.7, 2.0)
-    samples = gp.sample_prior(X, kernel, 200_000, seed=1)
+    samples = gp.sample_prior(X, kernel, n_draws=200_000, seed=1)
     # Entries of an empirical covariance from 2e5 draws have s.e. about 2·√(2/2e5) ≈ 0.006.
     np.testing.assert_allclose(np.cov(samples.T), kernel(X, X), atol=0.03)
-    np.testing.assert_array_equal(samples, gp.sample_prior(X, kernel, 200_000, seed=1))
+    np.testing.assert_array_equal(samples, gp.sample_prior(X, kernel, n_draws=200_000, seed=1))
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,49 @@ def test_posterior_rejects_bad_input():
         gp.posterior(X, y, X_star[:, :1], k, 0.1)
     with pytest.raises(ValueError, match="noise_variance"):
         gp.log_marginal_likelihood(X, y, k, -1.0)
+
+
+@pytest.mark.parametrize("timer", [gp.time_posterior, gp.time_cholesky])
+def test_timers_return_one_positive_time_per_size(timer):
+    times = timer([20, 40, 80], repeats=2, seed=0)
+    assert times.shape == (3,) and np.all(times > 0) and np.all(np.isfinite(times))
+
+
+@pytest.mark.parametrize("timer", [gp.time_posterior, gp.time_cholesky])
+def test_timers_reject_bad_sizes_and_repeats(timer):
+    with pytest.raises(ValueError, match="size"):
+        timer([10, 0], repeats=1)
+    with pytest.raises(ValueError, match="repeats"):
+        timer([10], repeats=0)
+
+
+@pytest.mark.parametrize("offset", [0.0, 2.0**40, -(2.0**44)])
+def test_se_kernel_is_translation_invariant_to_float64_rounding(offset):
+    """Offsets and differences exactly representable (coordinates are multiples of 2^-8): the
+    Gram matrix must agree with direct differences at the origin to float64 rounding
+    (‖a‖² + ‖b‖² − 2a·b cancels completely at 2^40)."""
+    rng = np.random.default_rng(3)
+    A, B = np.round(rng.normal(size=(6, 2)) * 256) / 256, np.round(rng.normal(size=(5, 2)) * 256) / 256
+    direct = np.exp(-np.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=2) / (2 * 0.8**2))
+    np.testing.assert_allclose(gp.se_kernel(A + offset, B + offset, lengthscale=0.8), direct, rtol=1e-14)
+
+
+def test_se_kernel_at_extreme_scales():
+    far = np.array([[1e30], [1e30 + 2.0**50]])  # exactly 2^50 apart (the spacing of floats at 1e30 is 2^47)
+    k = gp.se_kernel(far, far, lengthscale=2.0**50)
+    assert k[0, 1] == pytest.approx(np.exp(-0.5 * ((far[1, 0] - far[0, 0]) / 2.0**50) ** 2), rel=1e-15)
+    assert np.all(gp.se_kernel(np.full((2, 3), 1e200), np.full((1, 3), 1e200), variance=2.0) == 2.0)
+    np.testing.assert_allclose(gp.se_kernel(np.eye(2), np.zeros((1, 2)), lengthscale=1e300), 1.0)
+    np.testing.assert_array_equal(gp.se_kernel([[-1e300]], [[1e300]]), 0.0)  # distance beyond float64
+
+
+def test_sample_prior_jitter_is_checked_and_named():
+    X = np.zeros((3, 1))  # a singular kernel matrix: needs jitter
+    with pytest.raises(ValueError, match=r"jitter must be a finite number >= 0, got nan"):
+        gp.sample_prior(X, gp.se_kernel, 2, jitter=float("nan"))
+    with pytest.raises(ValueError, match=r"jitter must be a finite number >= 0, got -1"):
+        gp.sample_prior(X, gp.se_kernel, 2, jitter=-1.0)
+    with pytest.raises(ValueError, match=r"kernel\(X, X\) \+ jitter·I is not positive definite"):
+        gp.sample_prior(X, gp.se_kernel, 2, jitter=0.0)
+    draws = gp.sample_prior(X, gp.se_kernel, 4, seed=0, jitter=1e-6)
+    np.testing.assert_allclose(draws - draws[:, :1], 0.0, atol=1e-2)  # one value at three equal inputs

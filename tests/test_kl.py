@@ -153,6 +153,27 @@ def test_official_convention_is_the_keras_objective(loss):
     torch.testing.assert_close(W.detach() - layer.weight.detach(), (1.0 if loss == "mse" else 0.5) * W.grad)
 
 
+@settings(max_examples=50, deadline=None)
+@given(lengthscale=st.floats(1e-3, 10), drop_prob=st.floats(0, 0.99), n_data=st.integers(1, 10**6),
+       tau=st.floats(1e-3, 1e4), loss=st.sampled_from(["mse", "half_mse"]), n_outputs=st.integers(1, 4))
+def test_precision_from_optimizer_weight_decay_inverts_the_pytorch_convention(lengthscale, drop_prob, n_data, tau,
+                                                                              loss, n_outputs):
+    wd = kl.optimizer_weight_decay(lengthscale, drop_prob, n_data, tau, loss=loss, n_outputs=n_outputs)
+    implied = kl.precision_from_optimizer_weight_decay(lengthscale, drop_prob, n_data, wd, loss=loss, n_outputs=n_outputs)
+    assert implied == pytest.approx(tau, rel=1e-9)
+
+
+@pytest.mark.parametrize("drop_prob", [0.1, 0.5])
+def test_implied_precision_of_the_old_and_official_factors(drop_prob):
+    """The pre-fix code applied eq. (7)'s λ to W (torch wd 4λ with MSELoss): τ too large by 1/p².
+    The official convention is p²/2 times weaker still than the pytorch one: τ too large by 2/p²."""
+    lengthscale, n, tau, keep = 0.2, 300, 4.0, 1 - drop_prob
+    old = 4 * kl.dropout_weight_decay(lengthscale, drop_prob, n, tau)
+    official = kl.optimizer_weight_decay(lengthscale, drop_prob, n, tau, loss="mse", convention="official")
+    assert kl.precision_from_optimizer_weight_decay(lengthscale, drop_prob, n, old) == pytest.approx(tau / keep**2)
+    assert kl.precision_from_optimizer_weight_decay(lengthscale, drop_prob, n, official) == pytest.approx(2 * tau / keep**2)
+
+
 def test_bias_weight_decay_is_eq4_bias_term():
     n, lengthscale, tau = 40, 0.3, 2.0
     b = torch.randn(5, dtype=torch.float64, requires_grad=True)
@@ -186,3 +207,7 @@ def test_bad_arguments_are_named():
         kl.optimizer_weight_decay(1.0, 0.1, 10, 1.0, convention="keras")
     with pytest.raises(ValueError, match="tau"):
         kl.bias_weight_decay(1.0, 10, -1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        kl.precision_from_optimizer_weight_decay(1.0, 0.1, 10, 0.0)
+    with pytest.raises(ValueError, match="loss"):
+        kl.precision_from_optimizer_weight_decay(1.0, 0.1, 10, 1e-3, loss="l1")

@@ -51,3 +51,38 @@ def test_bad_arguments_are_named():
         nk.network_kernel_mc(POINTS, POINTS, 10, activation="tanh")
     with pytest.raises(ValueError, match="weight_var"):
         nk.relu_network_kernel(POINTS, POINTS, weight_var=-1.0)
+
+
+def _mp_reference(a, b, activation, weight_var=1.0, bias_var=1.0):
+    """The closed forms evaluated in 60-digit arithmetic from the textbook (cancelling) formulas."""
+    import mpmath
+
+    mpmath.mp.dps = 60
+    a, b = [mpmath.mpf(float(v)) for v in a], [mpmath.mpf(float(v)) for v in b]
+    s_a = weight_var * sum(v * v for v in a) + bias_var
+    s_b = weight_var * sum(v * v for v in b) + bias_var
+    c = weight_var * sum(u * v for u, v in zip(a, b)) + bias_var
+    if activation == "relu":
+        theta = mpmath.acos(c / mpmath.sqrt(s_a * s_b))
+        return float(mpmath.sqrt(s_a * s_b) / (2 * mpmath.pi) * (mpmath.sin(theta) + (mpmath.pi - theta) * mpmath.cos(theta)))
+    return float(2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt((1 + 2 * s_a) * (1 + 2 * s_b))))
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e3, 1e8])
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_closed_forms_match_high_precision_far_from_the_origin(offset, activation):
+    rng = np.random.default_rng(4)
+    A = offset + rng.normal(size=(3, 2))
+    B = np.vstack([A[:1], offset + rng.normal(size=(2, 2))])  # includes a == b exactly
+    fn = nk.relu_network_kernel if activation == "relu" else nk.erf_network_kernel
+    ours = fn(A, B, weight_var=0.7, bias_var=0.3)
+    reference = np.array([[_mp_reference(a, b, activation, 0.7, 0.3) for b in B] for a in A])
+    np.testing.assert_allclose(ours, reference, rtol=1e-12)
+
+
+def test_relu_kernel_far_beyond_float64_squares():
+    A = np.array([[1e200, -1e200]])
+    # θ = 0 for a = b: K = s/2 with s = 2e400: not representable, so the kernel says so
+    with pytest.raises(ValueError, match="overflows float64"):
+        nk.relu_network_kernel(A, A)
+    assert nk.erf_network_kernel(A, A)[0, 0] == pytest.approx(2 / np.pi * np.arcsin(1.0), rel=1e-15)

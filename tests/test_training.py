@@ -31,19 +31,6 @@ def _linear_data(n=300, seed=0, noise=0.5, scale=100.0):
     return X, scale * (X @ np.array([1.0, -0.5, 0.25]) + noise * rng.normal(size=n))
 
 
-def _spy_on_adam(monkeypatch):
-    """Record the parameter groups ``fit_regressor`` hands to Adam."""
-    seen = []
-    original = torch.optim.Adam
-
-    def spy(groups, lr):
-        seen.extend(groups)
-        return original(groups, lr=lr)
-
-    monkeypatch.setattr(torch.optim, "Adam", spy)
-    return seen
-
-
 def _prop1_kl_gradient_fd(m_row, keep_prob, lengthscale, sigma=1e-3, step=1e-5):
     """Central finite differences of Prop. 1 (``kl.proposition_one_printed``) for one weight row
     ``q(w) = p N(m, σ²I) + (1 − p) N(0, σ²I)`` against the prior ``N(0, l⁻²I)`` (rescaled by l to
@@ -63,11 +50,11 @@ def _prop1_kl_gradient_fd(m_row, keep_prob, lengthscale, sigma=1e-3, step=1e-5):
 
 
 @pytest.mark.parametrize("drop_prob", [0.1, 0.5])
-def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(monkeypatch, drop_prob):
+def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(spy_on_adam, drop_prob):
     """For ``nn.Dropout(d) → nn.Linear`` PyTorch stores ``W = p·M``. The KL term of paper eq. (4),
     Prop. 1's KL divided by Nτ, differentiated with respect to W through ``M = W/p``, must equal
     the decay ``wd·W`` that the optimiser adds (the loss is ½·MSE, the paper's data term)."""
-    groups = _spy_on_adam(monkeypatch)
+    groups = spy_on_adam()
     X, y = _linear_data(n=100)
     lengthscale, tau = 0.5, 2.0
     fitted = fit_regressor(X, y, hidden_layer_sizes=(8,), drop_prob=drop_prob, lengthscale=lengthscale, tau=tau,
@@ -83,13 +70,13 @@ def test_trainer_decay_is_the_gradient_of_prop1_kl_written_in_M(monkeypatch, dro
         np.testing.assert_allclose(decay_gradient, kl_gradient_in_W, rtol=1e-5, atol=1e-12)
 
 
-def test_official_convention_and_bias_decay(monkeypatch):
+def test_official_convention_and_bias_decay(spy_on_adam):
     X, y = _linear_data(n=100)
     lengthscale, tau, drop = 0.5, 2.0, 0.2
     tau_std = tau * y.std() ** 2
     runs = {}
     for convention, bias_decay in [("pytorch", True), ("official", False)]:
-        groups = _spy_on_adam(monkeypatch)
+        groups = spy_on_adam()
         fit_regressor(X, y, hidden_layer_sizes=(8,), drop_prob=drop, lengthscale=lengthscale, tau=tau, n_epochs=1,
                       weight_decay_convention=convention, bias_decay=bias_decay, progress=False)
         runs[convention] = [g["weight_decay"] for g in groups]
@@ -143,7 +130,7 @@ def test_log_likelihood_converts_units():
 def test_regressor_chooses_tau_on_validation_data_and_reports_std_with_noise():
     X, y = _linear_data(n=200, noise=1.0, scale=1.0)
     model = MCDropoutRegressor(hidden_layer_sizes=(16,), n_epochs=30, n_samples=20, random_state=0,
-                               tau_grid=(0.1, 1.0, 10.0)).fit(X, y)
+                               relative_tau_grid=(0.1, 1.0, 10.0)).fit(X, y)
     assert set(model.validation_log_likelihoods_) and model.tau_ in model.validation_log_likelihoods_
     assert model.validation_log_likelihoods_[model.tau_] == max(model.validation_log_likelihoods_.values())
     mean, std = model.predict(X, return_std=True)
@@ -154,7 +141,7 @@ def test_regressor_chooses_tau_on_validation_data_and_reports_std_with_noise():
 
 @pytest.mark.parametrize("estimator", [
     MCDropoutRegressor(n_epochs=20, tau=1.0, n_samples=10),
-    MCDropoutRegressor(n_epochs=30, n_samples=10, tau_grid=(1.0, 10.0)),
+    MCDropoutRegressor(n_epochs=30, n_samples=10, relative_tau_grid=(1.0, 10.0)),
 ], ids=["fixed-tau", "validated-tau"])
 def test_scikit_learn_estimator_checks(estimator):
     check_estimator(estimator)
@@ -172,3 +159,67 @@ def test_bad_arguments_are_named():
         MCDropoutRegressor(n_samples=0).fit(X, y)
     with pytest.raises(ValueError, match="NaN"):
         MCDropoutRegressor(n_epochs=1).fit(np.where(X > 1, np.nan, X), y)
+
+
+def test_settings_have_one_home_and_are_validated():
+    from dataclasses import fields
+
+    from mcdrop.training import RegressorSettings
+
+    assert RegressorSettings(hidden_layer_sizes=50).hidden_layer_sizes == (50,)
+    # the estimator exposes exactly the settings' fields (plus its own), with the same defaults
+    estimator_params = MCDropoutRegressor().get_params()
+    for field in fields(RegressorSettings):
+        assert estimator_params[field.name] == getattr(RegressorSettings(), field.name)
+    for bad, name in [(dict(drop_prob=1.2), "drop_prob"), (dict(drop_prob=0.0), "drop_prob"),
+                      (dict(hidden_layer_sizes=()), "hidden_layer_sizes"), (dict(n_epochs=0), "n_epochs"),
+                      (dict(activation="gelu"), "activation"), (dict(weight_decay_convention="x"), "weight_decay_convention")]:
+        with pytest.raises(ValueError, match=name):
+            RegressorSettings(**bad)
+    with pytest.raises(TypeError, match="hidden_layer_sizes"):
+        RegressorSettings(hidden_layer_sizes="50")
+    with pytest.raises(TypeError, match="unknown setting"):
+        fit_regressor(*_linear_data(n=20), n_epoch=3)
+
+
+def test_estimator_follows_scikit_learn_conventions():
+    from sklearn.model_selection import GridSearchCV
+
+    with pytest.raises(TypeError):
+        MCDropoutRegressor((50,))  # keyword-only
+    X, y = _linear_data(n=30)
+    search = GridSearchCV(MCDropoutRegressor(n_epochs=1, tau=1.0), {"drop_prob": [0.1, 1.5]}, cv=2, error_score="raise")
+    with pytest.raises(ValueError, match="'drop_prob' parameter of MCDropoutRegressor must be"):
+        search.fit(X, y)
+    model = MCDropoutRegressor(hidden_layer_sizes=4, n_epochs=1, tau=1.0, n_samples=3, random_state=0).fit(X, y)
+    assert model.n_features_in_ == 3 and model.fitted_.model.net[0].out_features == 4
+
+
+def test_degenerate_targets_and_overflowing_inputs_are_refused_with_a_reason():
+    X, y = _linear_data(n=30)
+    with pytest.raises(ValueError, match="y is constant"):
+        MCDropoutRegressor(n_epochs=1, n_samples=3).fit(X, np.full(30, 2.0))
+    with pytest.raises(ValueError, match="X has values whose mean or standard deviation overflows"):
+        fit_regressor(X * 1e307, y, n_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="X must not be empty"):
+        fit_regressor(np.empty((0, 3)), np.empty(0), n_epochs=1, progress=False)
+
+
+def test_predictive_covariance_across_rows():
+    """``return_cov`` gives the covariance of the per-pass function samples plus τ⁻¹I: its diagonal
+    is the squared ``return_std``, it is symmetric positive definite, and two nearby inputs, seen
+    through the same masks, are strongly correlated."""
+    X, y = _linear_data(n=60, scale=1.0)
+    model = MCDropoutRegressor(hidden_layer_sizes=(32,), drop_prob=0.2, tau=100.0, n_epochs=20, n_samples=200,
+                               random_state=0).fit(X, y)
+    X_new = np.vstack([X[:1], X[:1] + 1e-3, X[1:4]])
+    mean_cov, cov = model.predict(X_new, return_cov=True)
+    mean_std, std = model.predict(X_new, return_std=True)
+    np.testing.assert_allclose(mean_cov, mean_std, rtol=1e-12)
+    np.testing.assert_allclose(np.diag(cov), std**2, rtol=1e-10)
+    np.testing.assert_allclose(cov, cov.T)
+    assert np.linalg.eigvalsh(cov).min() > 0
+    model_cov = cov - np.eye(len(X_new)) / model.tau_
+    assert model_cov[0, 1] / np.sqrt(model_cov[0, 0] * model_cov[1, 1]) > 0.99
+    with pytest.raises(ValueError, match="return_std and return_cov"):
+        model.predict(X_new, return_std=True, return_cov=True)

@@ -112,7 +112,7 @@ def test_bad_arguments_are_named():
     Phi, y = _problem()
     with pytest.raises(ValueError, match="prior_var"):
         vi.blr_posterior(Phi, y, 0.0, NOISE_VAR)
-    with pytest.raises(ValueError, match="noise_var"):
+    with pytest.raises(ValueError, match="noise_variance"):
         vi.blr_log_evidence(Phi, y, PRIOR_VAR, -1.0)
     with pytest.raises(ValueError, match="Phi has 40 rows but y has 39"):
         vi.blr_posterior(Phi, y[1:], PRIOR_VAR, NOISE_VAR)
@@ -124,3 +124,12 @@ def test_bad_arguments_are_named():
         vi.score_function_gradient(np.sin, 0.0, -1.0, 10)
     with pytest.raises(ValueError, match="batch_size"):
         vi.minibatch_estimates(np.ones(5), 6, 10)
+
+
+def test_seed_none_means_fresh_randomness_and_an_integer_reproduces():
+    Phi, y = _problem()
+    fit = lambda seed: vi.fit_gaussian_vi(Phi, y, PRIOR_VAR, NOISE_VAR, n_steps=4, seed=seed)["mean"]  # noqa: E731
+    assert not np.array_equal(fit(None), fit(None))
+    np.testing.assert_array_equal(fit(5), fit(5))
+    with pytest.raises(ValueError, match="seed must be None or an integer >= 0, got -1"):
+        fit(-1)
