@@ -102,7 +102,7 @@ def prepare(s: Settings, parts):
     standardisation ``(x_mean, x_scale, y_mean, y_scale)`` per model, and the weight and bias
     decays (torch ``weight_decay`` values for an MSE loss, paper eq. (7))."""
     flat = [p for group in parts for p in group]
-    stats = [(*_standardise(X), *_standardise(y)) for _, X, y, _, _ in flat]
+    stats = [(*_standardise("X", X), *_standardise("y", y)) for _, X, y, _, _ in flat]
     inputs = [(X - xm) / xs for (_, X, _, _, _), (xm, xs, _, _) in zip(flat, stats)]
     targets = [(y - ym) / ys for (_, _, y, _, _), (_, _, ym, ys) in zip(flat, stats)]
     weight, bias = [], []
