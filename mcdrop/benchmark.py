@@ -19,7 +19,7 @@ from mcdrop.predict import mc_samples
 
 def train_mode_predict_mc(model: nn.Module, x: torch.Tensor, T: int) -> torch.Tensor:
     """The seed report's ``predict_mc`` loop, kept as the counter-example: ``model.train()`` then T
-    separate passes; shape (T, *model(x).shape). It LEAVES THE MODEL IN TRAIN MODE and lets
+    separate passes; shape ``(T, *model(x).shape)``. It LEAVES THE MODEL IN TRAIN MODE and lets
     BatchNorm update its running statistics; use :func:`mcdrop.predict.mc_samples` instead."""
     _checks.module("model", model)
     T = _checks.positive_int("T", T)

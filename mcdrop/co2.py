@@ -93,7 +93,7 @@ class ResumableFit:
     (:func:`~mcdrop.training.regression_objective`: paper eq. (4) with the decay of paper eq. (7)
     on PyTorch's stored weights); the data files are already standardised, so the network sees ``X`` and ``y``
     as given. Adam's step size follows the paper's "inv" policy, ``lr·(1 + lr_decay·t)^(−1/4)``
-    after ``t`` steps (``lr_decay = 0``: constant). :meth:`state_dict` holds everything a resumed
+    after ``t`` steps (``lr_decay = 0``: constant). :meth:`~mcdrop.co2.ResumableFit.state_dict` holds everything a resumed
     run needs to continue exactly where it stopped (model, optimiser, RNG, epoch, loss history).
     """
 
@@ -146,6 +146,8 @@ class ResumableFit:
                                np.asarray(self.history))
 
     def state_dict(self) -> dict:
+        """Everything a resumed run needs: model, optimiser, RNG state, epoch, steps, loss history
+        and the settings it was started with."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "rng_state": self.rng_state, "epoch": self.epoch, "steps": self.steps,
                 "history": list(self.history), "settings": asdict(self.settings),
