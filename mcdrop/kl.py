@@ -56,6 +56,17 @@ def _entropy(weights):
     return float(-np.sum(nonzero * np.log(nonzero)))
 
 
+def dropout_row_mixture(mean_row, keep_prob: float, sigma: float):
+    """``(weights, means, covs)`` of one dropout weight row's q(w) = p·N(m, σ²I) + (1 − p)·N(0, σ²I),
+    the mixture that Prop. 1 is applied to (chapter 5); ``p = keep_prob``."""
+    mean_row = _checks.finite_array("mean_row", mean_row, ndim=1)
+    keep_prob = _checks.probability("keep_prob", keep_prob, open_interval=True)
+    sigma = _checks.positive("sigma", sigma)
+    k = len(mean_row)
+    return (np.array([keep_prob, 1 - keep_prob]), np.stack([mean_row, np.zeros(k)]),
+            np.stack([sigma**2 * np.eye(k)] * 2))
+
+
 def mixture_kl_limit(weights, means, covs) -> float:
     """The exact large-K limit ``Σ_i p_i KL(N(μ_i, Σ_i) ‖ N(0, I)) − H(p)`` (Prop. 1)."""
     weights, means, covs, _ = _mixture(weights, means, covs)

@@ -55,8 +55,7 @@ def test_single_component_mixture_is_a_gaussian():
 
 
 def _dropout_row(k, keep_prob=0.8, sigma=0.5, seed=0):
-    m = np.random.default_rng(seed).normal(size=k)
-    return np.array([keep_prob, 1 - keep_prob]), np.stack([m, np.zeros(k)]), np.stack([sigma**2 * np.eye(k)] * 2)
+    return kl.dropout_row_mixture(np.random.default_rng(seed).normal(size=k), keep_prob, sigma)
 
 
 def test_proposition_one_limit_becomes_exact_as_k_grows():
