@@ -1,4 +1,4 @@
-"""Data sets of the paper's regression experiments (chapters 7 and 8).
+"""Data sets of the paper's regression experiments (chapters 7 and 8) and the book's 1-D toy (chapters 1 and 6).
 
 The paper's own CO2 set (Fig. 2–3) is read from ``$MCDROP_DATA/paper/co2_regression/`` when
 ``MCDROP_DATA`` is set, otherwise downloaded once from the paper's repository into
@@ -113,3 +113,15 @@ def load_california_housing():
             "again to download a fresh copy (or replace the copy under SCIKIT_LEARN_DATA)."
         ) from err
     return data.data, data.target, list(data.feature_names)
+
+
+def two_clusters(n: int, rng: np.random.Generator, shuffle: bool = False) -> np.ndarray:
+    """Inputs of the book's 1-D toy (chapters 1 and 6), shape (n, 1): ``n // 2`` uniform on
+    [−4, −1], the rest uniform on [1.5, 4], with a gap between; ``shuffle`` permutes the rows."""
+    from mcdrop import _checks
+
+    n = _checks.positive_int("n", n)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    x = np.concatenate([rng.uniform(-4, -1, n // 2), rng.uniform(1.5, 4, n - n // 2)])
+    return (rng.permutation(x) if shuffle else x)[:, None]

@@ -119,3 +119,18 @@ def test_corrupted_california_cache_is_a_clear_data_error(tmp_path, monkeypatch)
     (tmp_path / "cal_housing_py3.pkz").write_bytes(b"\x78\x9c not a zlib stream")
     with pytest.raises(datasets.DataError, match=r"cal_housing_py3\.pkz is corrupt.*Delete it"):
         datasets.load_california_housing()
+
+
+def test_two_clusters_draws_the_toy_inputs_with_a_gap():
+    x = datasets.two_clusters(101, np.random.default_rng(0))
+    assert x.shape == (101, 1)
+    left, right = x[x[:, 0] < 0, 0], x[x[:, 0] > 0, 0]
+    assert len(left) == 50 and len(right) == 51
+    assert left.min() >= -4 and left.max() <= -1 and right.min() >= 1.5 and right.max() <= 4
+    shuffled = datasets.two_clusters(101, np.random.default_rng(0), shuffle=True)
+    np.testing.assert_array_equal(np.sort(shuffled[:, 0]), np.sort(x[:, 0]))
+    assert not np.array_equal(shuffled, x)
+    with pytest.raises(ValueError, match="n"):
+        datasets.two_clusters(0, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng"):
+        datasets.two_clusters(10, 0)
