@@ -115,9 +115,9 @@ def load_california_housing():
     return data.data, data.target, list(data.feature_names)
 
 
-def two_clusters(n: int, rng: np.random.Generator, shuffle: bool = False) -> np.ndarray:
+def two_clusters(n: int, rng, shuffle: bool = False) -> np.ndarray:
     """Inputs of the book's 1-D toy (chapters 1 and 6), shape (n, 1): ``n // 2`` uniform on
-    [−4, −1], the rest uniform on [1.5, 4], with a gap between; ``shuffle`` permutes the rows."""
+    [−4, −1], the rest uniform on [1.5, 4], with a gap between, drawn from the numpy Generator ``rng``; ``shuffle`` permutes the rows."""
     from mcdrop import _checks
 
     n = _checks.positive_int("n", n)
