@@ -37,24 +37,22 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("MCDROP_CACHE", Path.home() / ".cache" / "mcdrop"))
 
 
-def paper_file(folder: str, split: str) -> Path:
-    """Path of a verified copy of ``<folder>/<split>.h5`` from the paper's repository."""
-    if (folder, split) not in SHA256:
-        raise ValueError(f"folder and split must name a known paper data file, got folder={folder!r}, "
-                         f"split={split!r}; known: {sorted(SHA256)}")
-    expected = SHA256[(folder, split)]
+def verified_file(relative: str, url: str, expected: str) -> Path:
+    """Path of a copy of ``relative`` whose SHA-256 is ``expected``: read from ``$MCDROP_DATA/relative``
+    when ``MCDROP_DATA`` is set, otherwise from ``$MCDROP_CACHE/relative``, downloaded from ``url``
+    first if missing. A missing or corrupt file raises a :class:`DataError` that says what to do."""
     local_root = os.environ.get("MCDROP_DATA")
     if local_root:
-        path = Path(local_root) / "paper" / folder / f"{split}.h5"
+        path = Path(local_root) / relative
         if not path.is_file():
             raise DataError(
                 f"MCDROP_DATA is set to {local_root!r} but {path} does not exist. Point MCDROP_DATA at a "
-                f"folder laid out as paper/{folder}/{split}.h5, or unset it to download the file."
+                f"folder laid out as {relative} (the book's shared data folder), or unset it to download the file."
             )
     else:
-        path = _cache_dir() / "paper" / folder / f"{split}.h5"
+        path = _cache_dir() / relative
         if not path.is_file():
-            _download(PAPER_URL.format(folder=folder, split=split), path, expected, f"paper/{folder}/{split}.h5")
+            _download(url, path, expected, relative)
     actual = _sha256(path)
     if actual != expected:
         raise DataError(
@@ -62,6 +60,15 @@ def paper_file(folder: str, split: str) -> Path:
             "to download a fresh copy (or replace the copy under MCDROP_DATA)."
         )
     return path
+
+
+def paper_file(folder: str, split: str) -> Path:
+    """Path of a verified copy of ``<folder>/<split>.h5`` from the paper's repository."""
+    if (folder, split) not in SHA256:
+        raise ValueError(f"folder and split must name a known paper data file, got folder={folder!r}, "
+                         f"split={split!r}; known: {sorted(SHA256)}")
+    return verified_file(f"paper/{folder}/{split}.h5", PAPER_URL.format(folder=folder, split=split),
+                         SHA256[(folder, split)])
 
 
 def _download(url: str, path: Path, expected: str, relative: str) -> None:

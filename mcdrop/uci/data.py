@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcdrop.datasets import DataError, _cache_dir, _download, _sha256
+from mcdrop.datasets import _cache_dir, verified_file
 from mcdrop.uci._sha256sums import SHA256SUMS
 
 COMMIT = "6eb4497628d12b0f300f4b4f6bdc386bebad565c"
@@ -43,26 +43,7 @@ def data_file(name: str, file: str) -> Path:
     relative = f"{folder}/{file}"
     if relative not in CHECKSUMS:
         raise ValueError(f"file must be one of the official files of {folder}, got {file!r}")
-    expected = CHECKSUMS[relative]
-    local_root = os.environ.get("MCDROP_DATA")
-    if local_root:
-        path = Path(local_root) / "uci" / folder / file
-        if not path.is_file():
-            raise DataError(
-                f"MCDROP_DATA is set to {local_root!r} but {path} does not exist. Point MCDROP_DATA at a folder "
-                f"laid out as uci/{relative} (the book's shared data folder), or unset it to download the file."
-            )
-    else:
-        path = _cache_dir() / "uci" / folder / file
-        if not path.is_file():
-            _download(OFFICIAL_URL.format(folder=folder, file=file), path, expected, f"uci/{relative}")
-    actual = _sha256(path)
-    if actual != expected:
-        raise DataError(
-            f"{path} is corrupt: its SHA-256 is {actual}, expected {expected}. Delete it and run again to "
-            "download a fresh copy (or replace the copy under MCDROP_DATA)."
-        )
-    return path
+    return verified_file(f"uci/{relative}", OFFICIAL_URL.format(folder=folder, file=file), CHECKSUMS[relative])
 
 
 @functools.lru_cache(maxsize=16)
