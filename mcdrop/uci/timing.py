@@ -6,10 +6,14 @@ jobs share the cores; wall seconds are reported beside them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 
+import pandas as pd
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from mcdrop import _checks
 from mcdrop.training import fit_regressor
@@ -73,3 +77,33 @@ def grid_training_times(name: str = "yacht", n_epochs: int = 40, n_splits=None) 
         out[f"speedup_per_model_{label}"] = out["sequential_cpu_s_per_model"] * len(flat) / c
         out[f"gflops_{label}"] = training_flops(flat, n_epochs, s.n_hidden) / c / 1e9
     return out
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null: the profiler's C++ library logs its start and stop there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def step_profile(name: str = "yacht", n_epochs: int = 5, n_splits=None) -> pd.DataFrame:
+    """Where the batched grid search's CPU time goes: ``torch.profiler`` self CPU time per
+    operator while the networks of the first ``n_splits`` splits (default all) train for
+    ``n_epochs``, as a share of the total, largest first (operator, ``share``, ``calls``)."""
+    n_epochs = _checks.positive_int("n_epochs", n_epochs)
+    n_splits = data.n_splits(name) if n_splits is None else _checks.positive_int("n_splits", n_splits)
+    s = protocols.settings(name, "grid", n_epochs=n_epochs)
+    with _stderr_silenced(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        _batched(s, list(range(n_splits)), n_epochs)
+    events = prof.key_averages()
+    frame = pd.DataFrame({"operator": [e.key for e in events], "self_cpu_us": [e.self_cpu_time_total for e in events],
+                          "calls": [e.count for e in events]})
+    frame["share"] = frame.self_cpu_us / frame.self_cpu_us.sum()
+    return frame.sort_values("share", ascending=False).set_index("operator")[["share", "calls"]]
