@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import gammaln
 
 from mcdrop import _checks, gp, training
 from mcdrop._torch_state import preserved_modes, seeded_global_rng
@@ -83,6 +84,101 @@ def std_growth(std, x, near: float, far: float, width: float = 0.1) -> float:
     if not near_mask.any() or not far_mask.any():
         raise ValueError("x has no points within width of near or far")
     return float(std[far_mask].mean() / std[near_mask].mean())
+
+
+def halves_rmse(x, prediction, y) -> tuple[float, float]:
+    """RMSE of ``prediction`` against ``y`` on the left and the right half of the range of ``x``
+    (split at its midpoint; a point on the midpoint counts to the right): where along the
+    training data a Fig. 2 network fits the seasonal cycle (chapter 7)."""
+    x = _checks.finite_array("x", x, ndim=1)
+    prediction = _checks.finite_array("prediction", prediction, ndim=1)
+    y = _checks.finite_array("y", y, ndim=1)
+    _checks.same_length("x", x, "prediction", prediction)
+    _checks.same_length("x", x, "y", y)
+    right = x >= (x.min() + x.max()) / 2
+    if right.all():
+        raise ValueError("x must span a range (all its values are equal)")
+    squared = (prediction - y) ** 2
+    return float(np.sqrt(squared[~right].mean())), float(np.sqrt(squared[right].mean()))
+
+
+def variance_shares(x, y, period: float, harmonics: int = 2) -> tuple[float, float]:
+    """Shares of the variance of ``y`` explained, in turn, by a quadratic trend in ``x`` and by a
+    cycle of ``period`` (sines and cosines of ``period``/1, …, ``period``/``harmonics``) added to
+    it: least-squares R² of the trend, then the cycle's gain in R² (chapter 7)."""
+    x = _checks.finite_array("x", x, ndim=1)
+    y = _checks.finite_array("y", y, ndim=1)
+    _checks.same_length("x", x, "y", y)
+    period, harmonics = _checks.positive("period", period), _checks.positive_int("harmonics", harmonics)
+    trend = np.column_stack([np.ones_like(x), x, x**2])
+    angles = 2 * np.pi * np.outer(x, np.arange(1, harmonics + 1)) / period
+    cycle = np.column_stack([trend, np.sin(angles), np.cos(angles)])
+    if len(y) <= cycle.shape[1] or np.var(y) == 0:
+        raise ValueError(f"y must vary and hold more than {cycle.shape[1]} points")
+
+    def r_squared(design):
+        residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        return 1 - residual.var() / y.var()
+
+    trend_share = r_squared(trend)
+    return float(trend_share), float(r_squared(cycle) - trend_share)
+
+
+def last_rise_slope(x, y) -> float:
+    """Slope of the straight line from the last local minimum of ``y`` to the maximum that follows
+    it (the end of the data if ``y`` rises to the end): the last seasonal rise of chapter 7."""
+    x = _checks.finite_array("x", x, ndim=1)
+    y = _checks.finite_array("y", y, ndim=1)
+    _checks.same_length("x", x, "y", y)
+    minima = np.flatnonzero((y[1:-1] < y[:-2]) & (y[1:-1] <= y[2:])) + 1
+    if len(minima) == 0:
+        raise ValueError("y has no local minimum")
+    start = minima[-1]
+    falls = np.flatnonzero(np.diff(y[start:]) < 0)
+    end = start + (falls[0] if len(falls) else len(y) - 1 - start)
+    return float((y[end] - y[start]) / (x[end] - x[start]))
+
+
+def flat_stretch_std(x, mean, std, quantile: float = 0.25) -> float:
+    """Mean of ``std`` where the predictive mean is flattest, ``|d mean/dx|`` at or below its
+    ``quantile``: the spread a network keeps where nothing turns (chapter 7)."""
+    x = _checks.finite_array("x", x, ndim=1)
+    mean = _checks.finite_array("mean", mean, ndim=1)
+    std = _checks.finite_array("std", std, ndim=1)
+    _checks.same_length("x", x, "mean", mean)
+    _checks.same_length("x", x, "std", std)
+    quantile = _checks.probability("quantile", quantile)
+    if len(x) < 2 or np.any(np.diff(x) <= 0):
+        raise ValueError("x must hold at least 2 increasing points")
+    steepness = np.abs(np.gradient(mean, x))
+    return float(std[steepness <= np.quantile(steepness, quantile)].mean())
+
+
+def distance_to_level(x, values, level: float, start: float) -> float:
+    """How far beyond ``start`` the curve ``values`` on the increasing grid ``x`` first reaches
+    ``level`` (``x`` of the first such point minus ``start``); ``inf`` if it never does. Chapter 7
+    uses it for the distance past the data at which the GP's std reaches 99 % of its prior's."""
+    x = _checks.finite_array("x", x, ndim=1)
+    values = _checks.finite_array("values", values, ndim=1)
+    _checks.same_length("x", x, "values", values)
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("x must be increasing")
+    reached = np.flatnonzero((x > start) & (values >= level))
+    return float(x[reached[0]] - start) if len(reached) else float("inf")
+
+
+def sample_std_bias(T: int, ddof: int = 0) -> float:
+    """E[s]/σ for the standard deviation ``s`` of ``T`` independent Gaussian draws with divisor
+    ``T − ddof``: ``c₄(T)·√((T−1)/(T−ddof))``, ``c₄(T) = √(2/(T−1))·Γ(T/2)/Γ((T−1)/2)``. With
+    ``ddof = 0`` (the 1/T variance of the predictive variance, chapter 6) the variance is low by
+    (T−1)/T and the std by this factor, ≈ 0.92 at T = 10 (chapter 7, Fig. 3)."""
+    T = _checks.positive_int("T", T)
+    if T < 2:
+        raise ValueError(f"T must be >= 2 for a standard deviation, got {T}")
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
+    c4 = np.sqrt(2 / (T - 1)) * np.exp(gammaln(T / 2) - gammaln((T - 1) / 2))
+    return float(c4 * np.sqrt((T - 1) / (T - ddof)))
 
 
 class ResumableFit:

@@ -202,3 +202,84 @@ def test_stored_run_matches_the_data_and_the_current_code(path, data):
                            lr_decay=options["lr_decay"])
     fit.train(len(run["fingerprint_losses"]))
     np.testing.assert_allclose(fit.history, run["fingerprint_losses"], rtol=1e-5)
+
+
+def test_halves_rmse_splits_at_the_midpoint_of_the_range():
+    x = np.array([-3.0, -1.0, 0.5, 1.0, 3.0])  # midpoint 0: two points left, three right
+    y = np.zeros(5)
+    prediction = np.array([3.0, 4.0, 1.0, 1.0, -1.0])
+    assert co2.halves_rmse(x, prediction, y) == pytest.approx((np.sqrt(12.5), 1.0))
+
+
+@pytest.mark.parametrize("args, name", [
+    ((np.zeros(3), np.zeros(3), np.zeros(3)), "x"), ((np.arange(3.0), np.zeros(2), np.zeros(3)), "prediction"),
+    ((np.arange(3.0), np.zeros(3), np.full(3, np.nan)), "y"),
+])
+def test_halves_rmse_rejects_bad_input_naming_it(args, name):
+    with pytest.raises(ValueError, match=name):
+        co2.halves_rmse(*args)
+
+
+def test_variance_shares_of_a_quadratic_plus_a_cycle_are_their_variances():
+    x = np.linspace(-1.7, 1.7, 4001)
+    period = 0.15
+    trend, cycle = 0.5 * x**2, np.sin(2 * np.pi * x / period) + 0.3 * np.cos(4 * np.pi * x / period)
+    y = trend + cycle + np.random.default_rng(0).normal(0, 0.5, len(x))
+    total = y.var()
+    trend_share, cycle_share = co2.variance_shares(x, y, period)
+    assert trend_share == pytest.approx(trend.var() / total, abs=0.01)
+    assert cycle_share == pytest.approx(cycle.var() / total, abs=0.01)  # the harmonic is nearly orthogonal to x²
+    assert co2.variance_shares(x, y, period, harmonics=1)[1] == pytest.approx(0.5 / total, abs=0.01)
+
+
+def test_variance_shares_rejects_a_constant_or_bad_period():
+    with pytest.raises(ValueError, match="y must vary"):
+        co2.variance_shares(np.arange(20.0), np.ones(20), 5.0)
+    with pytest.raises(ValueError, match="period"):
+        co2.variance_shares(np.arange(20.0), np.arange(20.0), 0.0)
+
+
+def test_last_rise_slope_runs_from_the_last_minimum_to_the_next_maximum():
+    x = np.arange(9.0)
+    rises_to_the_end = np.array([0.0, 2.0, 1.0, -1.0, 3.0, 0.0, -2.0, 1.0, 4.0])
+    assert co2.last_rise_slope(x, rises_to_the_end) == pytest.approx(6.0 / 2.0)
+    falls_at_the_end = np.array([0.0, -1.0, 1.0, 5.0, 3.0, -2.0, -1.0, 0.5, 0.0])
+    assert co2.last_rise_slope(x, falls_at_the_end) == pytest.approx(2.5 / 2.0)
+    with pytest.raises(ValueError, match="no local minimum"):
+        co2.last_rise_slope(x, x)
+
+
+def test_flat_stretch_std_averages_where_the_mean_is_flattest():
+    x = np.linspace(0.0, 2.0, 201)
+    mean = np.where(x < 1.0, 0.0, (x - 1.0) ** 2)  # flat on the left half, rising on the right
+    std = np.where(x < 1.0, 0.1, 0.5)
+    assert co2.flat_stretch_std(x, mean, std) == pytest.approx(0.1)
+    assert co2.flat_stretch_std(x, mean, std, quantile=0.9) > 0.1
+    with pytest.raises(ValueError, match="quantile"):
+        co2.flat_stretch_std(x, mean, std, quantile=1.5)
+
+
+def test_distance_to_level_finds_the_first_point_past_start():
+    x = np.linspace(0.0, 10.0, 101)
+    values = 1 - np.exp(-x)
+    # 1 - e^-x reaches 0.99 at x = ln 100 = 4.61: the first grid point is 4.7, 2.7 past start
+    assert co2.distance_to_level(x, values, 0.99, start=2.0) == pytest.approx(2.7, abs=1e-9)
+    assert co2.distance_to_level(x, values, 2.0, start=2.0) == float("inf")
+    with pytest.raises(ValueError, match="increasing"):
+        co2.distance_to_level(x[::-1], values, 0.5, start=0.0)
+
+
+@pytest.mark.parametrize("T, ddof", [(2, 0), (10, 0), (10, 1), (200, 0)])
+def test_sample_std_bias_matches_simulation(T, ddof):
+    draws = np.random.default_rng(1).normal(size=(200_000, T))
+    simulated = draws.std(axis=1, ddof=ddof).mean()  # MC standard error < 0.002
+    assert co2.sample_std_bias(T, ddof) == pytest.approx(simulated, abs=0.005)
+
+
+def test_sample_std_bias_closed_forms():
+    assert co2.sample_std_bias(2, ddof=1) == pytest.approx(np.sqrt(2 / np.pi))  # c₄(2)
+    assert co2.sample_std_bias(10) == pytest.approx(co2.sample_std_bias(10, ddof=1) * np.sqrt(9 / 10))
+    with pytest.raises(ValueError, match="T must be >= 2"):
+        co2.sample_std_bias(1)
+    with pytest.raises(ValueError, match="ddof"):
+        co2.sample_std_bias(10, ddof=2)
