@@ -1,4 +1,5 @@
-"""Calibration of Gaussian predictive distributions (chapters 6 and 8)."""
+"""Calibration of Gaussian predictive distributions (chapters 6 and 8), and quantile bins to compare
+it across groups of inputs (chapter 8)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,16 @@ def gaussian_log_likelihood(mean, std, y) -> np.ndarray:
     (chapter 6)."""
     mean, std, y = _predictions(mean, std, y)
     return stats.norm.logpdf(y, mean, std)
+
+
+def quantile_bins(values, n_bins: int) -> np.ndarray:
+    """Integer label 0 … ``n_bins − 1`` of each of ``values``: bin k holds the values above the
+    empirical k/``n_bins`` quantile up to and including the (k+1)/``n_bins`` quantile, bin 0 also the
+    minimum (``pandas.qcut``'s convention; deciles for ``n_bins=10``). The bins hold equal counts up
+    to ties, and a larger value never gets a lower label (chapter 8)."""
+    values = _checks.finite_array("values", values, ndim=1)
+    n_bins = _checks.positive_int("n_bins", n_bins)
+    if n_bins > len(values):
+        raise ValueError(f"n_bins must be at most the {len(values)} values, got {n_bins}")
+    edges = np.quantile(values, np.linspace(0, 1, n_bins + 1))
+    return np.clip(np.searchsorted(edges, values, side="left") - 1, 0, n_bins - 1)

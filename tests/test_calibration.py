@@ -1,6 +1,7 @@
 """mcdrop.calibration against simulated calibrated and over-confident predictions."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -26,6 +27,20 @@ def test_hand_computed_coverage_and_log_likelihood():
     assert ll[0] == pytest.approx(stats.norm(1.0, 2.0).logpdf(0.0))
 
 
+@pytest.mark.parametrize("n_bins", [1, 4, 5, 10])
+def test_quantile_bins_match_pandas_qcut(n_bins):
+    values = np.random.default_rng(n_bins).lognormal(size=1_003)
+    bins = calibration.quantile_bins(values, n_bins)
+    assert bins.tolist() == pd.qcut(values, n_bins, labels=False).tolist()
+    assert np.all(np.diff(bins[np.argsort(values)]) >= 0)
+    assert np.bincount(bins).max() - np.bincount(bins).min() <= 1
+
+
+def test_quantile_bins_of_a_permutation_are_integer_division():
+    values = np.random.default_rng(0).permutation(100)
+    assert calibration.quantile_bins(values, 10).tolist() == (values // 10).tolist()
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="std must be > 0"):
         calibration.interval_coverage([0.0], [0.0], [0.0])
@@ -33,3 +48,5 @@ def test_bad_arguments_are_named():
         calibration.interval_coverage([0.0], [1.0], [0.0], [1.5])
     with pytest.raises(ValueError, match="mean has 2 rows but y has 1"):
         calibration.gaussian_log_likelihood([0.0, 1.0], [1.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="n_bins must be at most the 2 values"):
+        calibration.quantile_bins([0.0, 1.0], 3)
