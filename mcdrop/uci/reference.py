@@ -125,4 +125,4 @@ def grid_choices(results: pd.DataFrame) -> pd.DataFrame:
                        name="splits, 2018 repository")
     theirs.index.names = ours.index.names
     both = pd.concat([ours, theirs], axis=1).fillna(0).astype(int)
-    return both.loc[both.index.get_level_values("dataset").isin(results.dataset.unique())]
+    return both.loc[both.index.get_level_values("dataset").isin(results.dataset.unique())].sort_index()
