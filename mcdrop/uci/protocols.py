@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from mcdrop import _checks, kl
+from mcdrop import _checks, batched, kl
 from mcdrop.training import _standardise
-from mcdrop.uci import batched, data
+from mcdrop.uci import data
 
 PROTOCOLS = ("paper", "grid")
 # drop probability, τ (from the 2016 Bayesian optimisation), prior length-scale: UCI_PROTOCOL.md, protocol A
@@ -131,7 +131,7 @@ def fit_and_score(s: Settings, parts, seeds, also=None):
         if sets is None:
             continue
         eval_inputs = [(Xe - xm) / xs for (Xe, _), (xm, xs, _, _) in zip(sets, stats)]
-        mean, ll = batched.mc_statistics(model, eval_inputs, [ye for _, ye in sets], y_mean, y_scale, taus, s.T, sampler)
+        mean, _, ll = batched.mc_statistics(model, eval_inputs, [ye for _, ye in sets], y_mean, y_scale, taus, s.T, sampler)
         for m, (_, ye) in enumerate(sets):
             n = len(ye)
             scores[m].update({f"{prefix}rmse": float(np.sqrt(np.mean((mean[m, :n].numpy() - ye) ** 2))),

@@ -11,9 +11,9 @@ import time
 
 import torch
 
-from mcdrop import _checks
+from mcdrop import _checks, batched
 from mcdrop.training import fit_regressor
-from mcdrop.uci import batched, data, protocols
+from mcdrop.uci import data, protocols
 
 
 def timed(fn):
