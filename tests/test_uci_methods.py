@@ -74,7 +74,7 @@ def test_exact_gp_branch_matches_scikit_learn_at_its_hyperparameters():
 def test_summary_is_the_mean_and_ddof0_standard_error_per_method():
     frame = pd.DataFrame({"dataset": ["a"] * 4, "split": [0, 1, 0, 1], "method": ["x", "x", "y", "y"],
                           "log_likelihood": [1.0, 3.0, -1.0, -1.0], "coverage_95": [0.9, 1.0, 0.5, 0.7],
-                          "fit_seconds": [1.0, 1.0, 2.0, 4.0]})
+                          "rmse": [1.0, 2.0, 3.0, 4.0], "fit_seconds": [1.0, 1.0, 2.0, 4.0]})
     out = methods.summary(frame)
     assert out.loc[("a", "x"), "log_likelihood"] == 2.0 and out.loc[("a", "x"), "log_likelihood_se"] == 1 / np.sqrt(2)
     np.testing.assert_allclose(out.loc[("a", "y"), "coverage_95_se"], np.std([0.5, 0.7]) / np.sqrt(2))

@@ -136,9 +136,9 @@ def score_split(name: str, split: int, methods=METHODS, *, seed: int = 0, T: int
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
     """Per data set and method: mean and standard error over splits (:func:`reference.summarise`)
-    of the log-likelihood, the 95 % coverage and the fit seconds."""
-    return reference.summarise(results, by=("dataset", "method"), columns=("log_likelihood", "coverage_95",
-                                                                            "fit_seconds"))
+    of the log-likelihood, the 95 % coverage, the RMSE and the fit seconds."""
+    return reference.summarise(results, by=("dataset", "method"),
+                               columns=("log_likelihood", "coverage_95", "rmse", "fit_seconds"))
 
 
 def main(argv=None) -> int:
