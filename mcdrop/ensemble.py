@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from mcdrop import _checks, batched, kl, predict
 from mcdrop.training import RegressorSettings, _standardise
 
-# the RegressorSettings fields a dropout-free ReLU ensemble uses (the dropout fields do not apply)
+#: The RegressorSettings fields a dropout-free ReLU ensemble uses (the dropout fields do not apply).
 USED_SETTINGS = ("hidden_layer_sizes", "lengthscale", "n_epochs", "batch_size", "lr", "bias_decay")
 
 
