@@ -4,7 +4,7 @@
 
 (a) ``mcdrop.training.fit_regressor`` on each of the 12 (drop probability, τ) pairs of one
 split's search, one after the other (its per-model time stands for the sequential cost of
-M = 240 too); (b) ``mcdrop.uci.batched.train`` on the same 12 models (M = 12) and on the
+M = 240 too); (b) ``mcdrop.batched.train`` on the same 12 models (M = 12) and on the
 search of all 20 splits (M = 240). Prints CPU seconds of the process (and wall seconds: the
 cores may be shared), the per-model speed-up, the achieved GFLOP/s of the training matmuls
 and the machine's large-matmul rate (``mcdrop.uci.timing``).

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from mcdrop import _checks, kl
+from mcdrop import _checks, batched, kl
 from mcdrop.training import _standardise
-from mcdrop.uci import batched, data
+from mcdrop.uci import data
 
 PROTOCOLS = ("paper", "grid")
 # drop probability, τ (from the 2016 Bayesian optimisation), prior length-scale: UCI_PROTOCOL.md, protocol A
@@ -113,16 +113,25 @@ def prepare(s: Settings, parts):
     return flat, inputs, targets, stats, weight, bias
 
 
-def fit_and_score(s: Settings, parts, seeds, also=None):
+def train(s: Settings, parts, seeds):
     """Train every model of ``parts`` (see :func:`prepare`) in one batched computation, group i
-    drawing its random numbers from ``seeds[i]``, and score each on its evaluation rows: MC RMSE
-    and mean LL with τ in original units and in standardised units, one dict per model. ``also``
-    (one ``(X, y)`` per model) is a second evaluation set, scored afterwards under ``test_`` keys."""
+    drawing its random numbers from ``seeds[i]``. Returns the :class:`~mcdrop.batched.StackedMLP`,
+    the flat parts, their standardisation and the sampler, whose generators go on to draw the
+    prediction masks."""
     flat, inputs, targets, stats, weight, bias = prepare(s, parts)
     sampler = batched.seeded_sampler(seeds, [len(group) for group in parts])
     model = batched.train(inputs, targets, hidden_layer_sizes=(s.n_hidden,), drop_prob=[p[0][0] for p in flat],
                           weight_decay=weight, bias_decay=bias, n_epochs=s.n_epochs, batch_size=s.batch_size,
                           sampler=sampler)
+    return model, flat, stats, sampler
+
+
+def fit_and_score(s: Settings, parts, seeds, also=None):
+    """Train the models of ``parts`` (:func:`train`) and score each on its evaluation rows: MC
+    RMSE and mean LL with τ in original units and in standardised units, one dict per model.
+    ``also`` (one ``(X, y)`` per model) is a second evaluation set, scored afterwards under
+    ``test_`` keys."""
+    model, flat, stats, sampler = train(s, parts, seeds)
     y_mean = np.array([ym for *_, ym, _ in stats])
     y_scale = np.array([ys for *_, ys in stats])
     taus = np.array([[t[1], t[1] / ys**2] for (t, *_), ys in zip(flat, y_scale)])
@@ -131,7 +140,7 @@ def fit_and_score(s: Settings, parts, seeds, also=None):
         if sets is None:
             continue
         eval_inputs = [(Xe - xm) / xs for (Xe, _), (xm, xs, _, _) in zip(sets, stats)]
-        mean, ll = batched.mc_statistics(model, eval_inputs, [ye for _, ye in sets], y_mean, y_scale, taus, s.T, sampler)
+        mean, _, ll = batched.mc_statistics(model, eval_inputs, [ye for _, ye in sets], y_mean, y_scale, taus, s.T, sampler)
         for m, (_, ye) in enumerate(sets):
             n = len(ye)
             scores[m].update({f"{prefix}rmse": float(np.sqrt(np.mean((mean[m, :n].numpy() - ye) ** 2))),

@@ -76,12 +76,12 @@ def table(source: str) -> pd.DataFrame:
     return frame
 
 
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per data set: mean and standard error (``np.std``, ddof 0, over √n_splits, as the official
-    code) of ``rmse`` and ``log_likelihood``, and the number of splits."""
-    grouped = results.groupby("dataset", sort=False)
+def summarise(results: pd.DataFrame, by=("dataset",), columns=("rmse", "log_likelihood")) -> pd.DataFrame:
+    """Per data set (per group of the ``by`` columns): mean and standard error (``np.std``,
+    ddof 0, over √n_splits, as the official code) of each of ``columns``, and the number of splits."""
+    grouped = results.groupby(list(by), sort=False)
     out = pd.DataFrame({"n_splits": grouped.size()})
-    for column in ("rmse", "log_likelihood"):
+    for column in columns:
         out[column] = grouped[column].mean()
         out[f"{column}_se"] = grouped[column].std(ddof=0) / out["n_splits"] ** 0.5
     return out

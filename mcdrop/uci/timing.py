@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from mcdrop import _checks
+from mcdrop import _checks, batched
 from mcdrop.training import fit_regressor
-from mcdrop.uci import batched, data, protocols
+from mcdrop.uci import data, protocols
 
 
 def timed(fn):

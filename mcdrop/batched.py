@@ -1,4 +1,6 @@
-"""M small dropout networks trained and MC-evaluated as one computation (chapter 10, "UCI Table 1").
+"""M small dropout networks trained and MC-evaluated as one computation (chapter 10, "UCI Table 1";
+chapter 11, "What MC dropout gets wrong, measured", trains the members of a deep ensemble with it,
+drop probability 0).
 
 Model ``m`` is ``Dropout → Linear → ReLU → Dropout → … → Linear`` (the official UCI network,
 dropout on the inputs too), with its weights stored stacked as ``(M, in, out)`` so that one
@@ -133,7 +135,8 @@ def _per_model(name, values, n_models):
 def train(inputs, targets, *, hidden_layer_sizes=(50,), drop_prob, weight_decay, bias_decay=0.0,
           n_epochs: int, batch_size: int, sampler: Sampler, lr: float = 1e-3, init=None,
           progress=None) -> StackedMLP:
-    """Train M networks at once with Adam on ``mean_b (y − ŷ)² + Σ_i (wd/2)‖W_i‖² + (bd/2)‖b_i‖²``.
+    """Train M networks at once with Adam on ``mean_b (y − ŷ)² + Σ_i (wd/2)‖W_i‖² + (bd/2)‖b_i‖²``
+    (chapter 10; chapter 11's deep ensembles with ``drop_prob=0``).
 
     ``inputs[m]`` ``(n_m, D)`` and ``targets[m]`` ``(n_m,)`` are model m's (already
     standardised) training rows; ``drop_prob``, ``weight_decay`` (the torch ``weight_decay`` of
@@ -247,14 +250,27 @@ def _adam_step(flat, grad, exp_avg, exp_avg_sq, decay, steps, active, lr):
             new.copy_(torch.where(which, new, previous))
 
 
+def outputs(model: StackedMLP, inputs) -> torch.Tensor:
+    """``(M, n)`` outputs of every model with dropout off (all masks 1: inverted dropout's weight
+    averaging), in the standardised units it was trained in, on shared standardised inputs
+    ``(n, D)`` or per-model ones ``(M, n, D)``."""
+    layers = model.layers()
+    widths = [W.shape[1] for W, _ in layers]
+    X = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
+    with torch.no_grad():
+        return _forward_passes(layers, X, torch.ones(1, model.flat.shape[0], sum(widths)), widths)[0]
+
+
 def mc_statistics(model: StackedMLP, inputs, targets, y_mean, y_scale, taus, T: int, sampler: Sampler):
-    """MC dropout over T passes of every model, reduced on the fly (no ``(T, M, N)`` tensor is kept).
+    """MC dropout over T passes of every model, reduced on the fly (no ``(T, M, N)`` tensor is
+    kept; chapter 10).
 
     ``inputs[m]`` are model m's standardised inputs, ``targets[m]`` its targets in ORIGINAL
     units, ``y_mean``/``y_scale`` its target standardisation and ``taus`` an ``(M, K)`` array of
-    precisions in original units. Returns the MC mean (paper eq. (6)) ``(M, n_max)`` in original
-    units and the per-point log-likelihoods of paper eq. (8) ``(M, K, n_max)`` (float64), one
-    per precision; padded positions are meaningless.
+    precisions in original units. Returns the MC mean (paper eq. (6)) and the variance of the T
+    passes (without τ⁻¹), each ``(M, n_max)`` in original units, and the per-point
+    log-likelihoods of paper eq. (8) ``(M, K, n_max)`` (float64), one per precision; padded
+    positions are meaningless.
     """
     T = _checks.positive_int("T", T)
     X, n_rows = _pad(inputs, "inputs")
@@ -270,7 +286,7 @@ def mc_statistics(model: StackedMLP, inputs, targets, y_mean, y_scale, taus, T: 
     hidden_per_pass = M * n * max(W.shape[2] for W, _ in layers)
     chunk = max(1, min(_PASS_BLOCK, _MAX_HIDDEN_ELEMENTS // hidden_per_pass))
     keep = model.keep_prob[None, :, None]
-    total = torch.zeros(M, n, dtype=torch.float64)
+    total, total_sq = torch.zeros(M, n, dtype=torch.float64), torch.zeros(M, n, dtype=torch.float64)
     log_sum = torch.full((M, taus.shape[1], n), -math.inf, dtype=torch.float64)
     with torch.no_grad():
         for block in range(0, T, _PASS_BLOCK):
@@ -280,12 +296,14 @@ def mc_statistics(model: StackedMLP, inputs, targets, y_mean, y_scale, taus, T: 
                 out = _forward_passes(layers, X, masks[start:start + chunk], widths)  # (tc, M, n)
                 y_hat = out.double() * sigma + mu
                 total += y_hat.sum(dim=0)
+                total_sq += (y_hat**2).sum(dim=0)
                 squared = (y_hat - Y.double()) ** 2
                 terms = -0.5 * taus[:, :, None, None] * squared.transpose(0, 1)[:, None]  # (M, K, tc, n)
                 log_sum = torch.logaddexp(log_sum, torch.logsumexp(terms, dim=2))
     log_tau = torch.log(taus)[:, :, None]
     ll = log_sum - math.log(T) - 0.5 * math.log(2 * math.pi) + 0.5 * log_tau
-    return total / T, ll
+    mean = total / T
+    return mean, (total_sq / T - mean**2).clamp_min_(0.0), ll
 
 
 def _forward_passes(layers, X, masks, widths):

@@ -1,4 +1,4 @@
-"""mcdrop.uci.batched: M networks trained at once equal the same M trained one at a time."""
+"""mcdrop.batched: M networks trained at once equal the same M trained one at a time."""
 
 import math
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mcdrop import predict
-from mcdrop.uci import batched
+from mcdrop import batched, predict
 
 
 class RecordingSampler(batched.Sampler):
@@ -105,7 +104,7 @@ def test_mc_statistics_match_mc_samples_moments_and_eq8():
     y_mean, y_scale = np.array([1.0, -2.0]), np.array([2.0, 0.5])
     y_orig = [v * s + mu + 0.3 for v, s, mu in zip(y, y_scale, y_mean)]
     sampler = batched.seeded_sampler([5, 6], [1, 1])
-    mean, ll = batched.mc_statistics(model, X, y_orig, y_mean, y_scale, taus, T, sampler)
+    mean, var, ll = batched.mc_statistics(model, X, y_orig, y_mean, y_scale, taus, T, sampler)
     replay = batched.seeded_sampler([5, 6], [1, 1])
     u = torch.cat([replay.pass_uniforms(min(batched._PASS_BLOCK, T - block), 3 + 9)
                    for block in range(0, T, batched._PASS_BLOCK)])
@@ -118,6 +117,7 @@ def test_mc_statistics_match_mc_samples_moments_and_eq8():
             passes.append(((h * mask[3:]) @ W2[m] + b2[m])[:, 0].double() * y_scale[m] + y_mean[m])
         samples = torch.stack(passes)
         torch.testing.assert_close(mean[m], samples.mean(0), rtol=1e-5, atol=1e-5)  # float32 passes
+        torch.testing.assert_close(var[m], samples.var(0, unbiased=False), rtol=1e-4, atol=1e-5)
         for k in range(2):
             expected = predict.regression_log_likelihood(samples, torch.tensor(y_orig[m]), taus[m, k])
             torch.testing.assert_close(ll[m, k], expected, rtol=1e-5, atol=1e-5)
