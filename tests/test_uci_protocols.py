@@ -120,7 +120,8 @@ def test_reference_tables_and_comparison():
     assert row.log_likelihood_se == pytest.approx(math.sqrt(0.005) / 2)
     assert row.agrees
     with pytest.raises(ValueError, match="source"):
-        reference.table("vi")
+        reference.table("mc")
+    assert list(reference.table("vi").index) == ["boston"]
     table = reference.side_by_side({"ours": fake})
     assert table.loc["yacht", ("ours", "test LL")] == "-1.60 ± 0.04"
     assert table.loc["yacht", ("Dropout (paper)", "test LL")] == "-1.55 ± 0.03"
