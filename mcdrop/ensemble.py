@@ -17,14 +17,14 @@ its log-likelihood is paper eq. (8) with the members as the samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from mcdrop import _checks, batched, kl, predict
-from mcdrop.training import RegressorSettings, _standardise
+from mcdrop.training import RegressorSettings, _standardise, resolve_settings
 
 #: The RegressorSettings fields a dropout-free ReLU ensemble uses (the dropout fields do not apply).
 USED_SETTINGS = ("hidden_layer_sizes", "lengthscale", "n_epochs", "batch_size", "lr", "bias_decay")
@@ -83,13 +83,8 @@ def fit_ensemble(X, y, *, n_members: int = 5, tau: float = 1.0, seed=None, setti
     :func:`mcdrop.kl.bias_weight_decay`, for τ in standardised units, ``τ·σ_y²``, as in
     :func:`mcdrop.training.fit_regressor`. ``progress`` shows a bar over epochs.
     """
-    unknown = sorted(set(overrides) - set(USED_SETTINGS))
-    if unknown:
-        raise TypeError(f"fit_ensemble got unsupported setting(s) {unknown}: it trains ReLU networks without "
-                        f"dropout and takes only {list(USED_SETTINGS)}")
-    if settings is not None and not isinstance(settings, RegressorSettings):
-        raise TypeError(f"settings must be a RegressorSettings, got {type(settings).__name__}")
-    s = replace(settings or RegressorSettings(), **overrides)
+    s = resolve_settings("fit_ensemble", settings, overrides, USED_SETTINGS,
+                         note=" (it trains ReLU networks without dropout)")
     if s.activation != "relu":
         raise ValueError(f"settings.activation must be 'relu' for a deep ensemble (the batched trainer's), "
                          f"got {s.activation!r}")

@@ -143,6 +143,19 @@ class RegressorSettings:
                 raise TypeError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
 
 
+def resolve_settings(caller: str, settings, overrides: dict, accepted=None, note: str = "") -> RegressorSettings:
+    """``settings`` (default ``RegressorSettings()``) with the keyword ``overrides`` of a call to
+    ``caller`` replaced; an override outside ``accepted`` (default: every field) is a TypeError
+    naming it, followed by ``note``."""
+    accepted = [f.name for f in fields(RegressorSettings)] if accepted is None else list(accepted)
+    unknown = sorted(set(overrides) - set(accepted))
+    if unknown:
+        raise TypeError(f"{caller} got unknown setting(s) {unknown}{note}; it takes {accepted}")
+    if settings is not None and not isinstance(settings, RegressorSettings):
+        raise TypeError(f"settings must be a RegressorSettings, got {type(settings).__name__}")
+    return replace(settings or RegressorSettings(), **overrides)
+
+
 def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float = 1.0, seed=None,
                   progress: bool = True, **overrides) -> FittedRegressor:
     """Train an :class:`~mcdrop.models.MLP` with Adam on the objective of paper eq. (4) (chapter 6).
@@ -158,13 +171,7 @@ def fit_regressor(X, y, settings: RegressorSettings | None = None, *, tau: float
     and the drop probabilities are trained with the weights. Seeded runs are reproducible and
     leave the global RNG untouched.
     """
-    unknown = sorted(set(overrides) - {f.name for f in fields(RegressorSettings)})
-    if unknown:
-        raise TypeError(f"fit_regressor got unknown setting(s) {unknown}; "
-                        f"the settings are {[f.name for f in fields(RegressorSettings)]}")
-    if settings is not None and not isinstance(settings, RegressorSettings):
-        raise TypeError(f"settings must be a RegressorSettings, got {type(settings).__name__}")
-    settings = replace(settings or RegressorSettings(), **overrides)
+    settings = resolve_settings("fit_regressor", settings, overrides)
     X = _checks.finite_array("X", X, ndim=2)
     y = _checks.finite_array("y", y, ndim=1)
     _checks.same_length("X", X, "y", y)
