@@ -7,24 +7,14 @@ and skips the splits already there, so a long run can stop and resume.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 from tqdm.auto import tqdm
 
 from mcdrop.uci import data, protocols
-from mcdrop.uci.runlog import append_rows, code_revision, parse_splits, provenance
-
-
-def done_splits(path: Path, name: str, protocol: str) -> set[int]:
-    """Splits of ``name`` under ``protocol`` already in the CSV at ``path``."""
-    if not path.is_file():
-        return set()
-    frame = pd.read_csv(path)
-    return set(frame.loc[(frame["dataset"] == name) & (frame["protocol"] == protocol), "split"].astype(int))
+from mcdrop.uci.runlog import append_rows, code_revision, done_splits, log_provenance, parse_splits
 
 
 def main(argv=None) -> int:
@@ -49,7 +39,8 @@ def main(argv=None) -> int:
     revision = code_revision()
     for name in args.data:
         wanted = args.splits if args.splits is not None else list(range(data.n_splits(name)))
-        todo = [k for k in wanted if k not in done_splits(args.out, name, args.protocol)]
+        done = done_splits(args.out, name, protocol=args.protocol)
+        todo = [k for k in wanted if k not in done]
         bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), desc=f"{name} {args.protocol}", unit="split")
 
         def finished(rows):
@@ -63,9 +54,7 @@ def main(argv=None) -> int:
                       tau_units=args.tau_units, score_search_on_test=args.score_search_on_test)
         bar.close()
         if todo:
-            log = args.out.with_suffix(".provenance.jsonl")
-            with log.open("a") as f:
-                f.write(json.dumps(provenance(argv, name, todo, time.perf_counter() - start, revision)) + "\n")
+            log_provenance(args.out, argv, name, todo, time.perf_counter() - start, revision, prog=parser.prog)
     return 0
 
 

@@ -26,7 +26,6 @@ variance, the RMSE of the predictive mean, and wall seconds to fit and to predic
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ import torch
 from mcdrop import _checks, batched, calibration, concrete, ensemble, gp, predict
 from mcdrop.training import _standardise, fit_regressor
 from mcdrop.uci import data, protocols, reference
-from mcdrop.uci.runlog import append_rows, code_revision, parse_splits, provenance
+from mcdrop.uci.runlog import append_rows, code_revision, done_splits, log_provenance, parse_splits
 
 METHODS = ("MC dropout", "Concrete dropout", "deep ensemble", "exact GP")
 SCORES = ("log_likelihood", "coverage_95", "rmse", "fit_seconds", "predict_seconds")
@@ -152,21 +151,15 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     revision = code_revision()
-    done = set()
-    if args.out.is_file():
-        old = pd.read_csv(args.out)
-        done = set(zip(old.dataset, old.split))
     for name in args.data:
-        todo = [k for k in args.splits if (name, k) not in done]
+        done = done_splits(args.out, name)
+        todo = [k for k in args.splits if k not in done]
         start = time.perf_counter()
         for k in todo:
             append_rows(args.out, score_split(name, k, seed=args.seed, T=args.T, n_members=args.members))
             print(f"{name} split {k} done", flush=True)
         if todo:
-            with args.out.with_suffix(".provenance.jsonl").open("a") as f:
-                record = provenance(argv, name, todo, time.perf_counter() - start, revision,
-                                    prog="python -m mcdrop.uci.methods")
-                f.write(json.dumps(record) + "\n")
+            log_provenance(args.out, argv, name, todo, time.perf_counter() - start, revision, prog=parser.prog)
     return 0
 
 

@@ -1,9 +1,11 @@
 """What the UCI command lines write besides their numbers (chapters 10 and 11): rows appended to
-a CSV, and the provenance of each run (command, code revision, versions, machine, wall time)."""
+a CSV, the splits already there (to resume), and the provenance of each run (command, code
+revision, versions, machine, wall time) in a ``.provenance.jsonl`` file beside the CSV."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -32,6 +34,18 @@ def append_rows(path: Path, rows) -> None:
     pd.DataFrame(rows).to_csv(path, mode="a", header=new, index=False)
 
 
+def done_splits(path: Path, name: str, **where) -> set[int]:
+    """Splits of data set ``name`` already in the CSV at ``path``, among the rows whose columns
+    equal ``where`` (e.g. ``protocol="grid"``)."""
+    if not path.is_file():
+        return set()
+    frame = pd.read_csv(path)
+    rows = frame["dataset"] == name
+    for column, value in where.items():
+        rows &= frame[column] == value
+    return set(frame.loc[rows, "split"].astype(int))
+
+
 def code_revision() -> str:
     """``git describe --always --dirty`` of the checkout this module runs from, or "unknown"."""
     try:
@@ -41,7 +55,7 @@ def code_revision() -> str:
         return "unknown"
 
 
-def provenance(argv, name: str, splits, seconds: float, revision: str, prog: str = "python -m mcdrop.uci") -> dict:
+def provenance(argv, name: str, splits, seconds: float, revision: str, prog: str) -> dict:
     """What produced some rows: command (``prog`` and ``argv``), code revision, library versions,
     machine, wall time."""
     import joblib
@@ -54,3 +68,10 @@ def provenance(argv, name: str, splits, seconds: float, revision: str, prog: str
             "numpy": numpy.__version__, "joblib": joblib.__version__, "machine": platform.platform(),
             "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads()}
+
+
+def log_provenance(path: Path, argv, name: str, splits, seconds: float, revision: str, prog: str) -> None:
+    """Append the :func:`provenance` of a finished run to the ``.provenance.jsonl`` file beside the
+    CSV at ``path``."""
+    with path.with_suffix(".provenance.jsonl").open("a") as f:
+        f.write(json.dumps(provenance(argv, name, splits, seconds, revision, prog)) + "\n")
